@@ -1,0 +1,48 @@
+# The course's commands. `make lab` sets everything up and opens the course;
+# `make test` runs the whole test suite (what CI runs). Needs Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ASSIGNMENTS := $(notdir $(wildcard solutions/*))
+# nbgrader runs helpers such as `alembic` from PATH: the environment's scripts come first.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: lab test student weights standin diagrams clean
+
+## Create the virtual environment and install what students need.
+$(VENV)/.course-installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+## ... plus what the tests need.
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.course-installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## Set up and open the course in JupyterLab (the first run downloads the weights on first use).
+lab: $(VENV)/.course-installed
+	$(BIN)/jupyter lab notebooks/
+
+## Run every test: unit tests, checks against wrong answers, generated notebooks, grading, nbval.
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest
+
+## Regenerate the student notebooks (notebooks/) from the instructor versions (solutions/).
+student: $(VENV)/.course-installed
+	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; done
+
+## Download the real pretrained weights into the libraries' caches (needs the internet once).
+weights: $(VENV)/.course-installed
+	$(BIN)/python -m tools.fetch_weights
+
+## Write deterministic stand-in weights for offline work (tests do this themselves).
+standin: $(VENV)/.course-installed
+	$(BIN)/python -m tools.standin_weights .cache/standin
+
+## Redraw the diagrams in resources/.
+diagrams: $(VENV)/.course-installed
+	$(BIN)/python tools/make_diagrams.py
+
+clean:
+	rm -rf $(VENV) .cache
