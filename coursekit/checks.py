@@ -1,0 +1,83 @@
+"""Assertions for the notebooks' visible checks that say what went wrong.
+
+Each failure raises AssertionError (so nbgrader counts it) with a Korean sentence,
+then the same in English, naming what was expected and what came instead:
+"wrong shape: expected (7, 7), got (1, 7, 7)" rather than a bare AssertionError.
+"""
+import torch
+
+from coursekit.hooks import count_hooks
+from coursekit.messages import bilingual
+
+
+def fail(korean, english):
+    """Raise the AssertionError a student sees: Korean first, English on the next line."""
+    raise AssertionError(bilingual(korean, english))
+
+
+def expect_tensor(value, name):
+    """The value must be a torch.Tensor (not a list, a NumPy array or None)."""
+    if not isinstance(value, torch.Tensor):
+        fail(f"{name}은(는) torch.Tensor여야 합니다: 받은 타입 {type(value).__name__}",
+             f"{name} must be a torch.Tensor, got {type(value).__name__}")
+
+
+def expect_shape(value, expected, name):
+    """The tensor must have exactly the expected shape."""
+    expect_tensor(value, name)
+    if tuple(value.shape) != tuple(expected):
+        fail(f"{name}의 shape이 다릅니다: 기대 {tuple(expected)}, 받은 값 {tuple(value.shape)}",
+             f"wrong shape for {name}: expected {tuple(expected)}, got {tuple(value.shape)}")
+
+
+def expect_finite(value, name):
+    """The tensor must hold no NaN or inf."""
+    bad = int((~torch.isfinite(value.detach())).sum())
+    if bad:
+        fail(f"{name}에 NaN 또는 inf 값이 {bad}개 있습니다.", f"{name} has {bad} NaN or inf entries")
+
+
+def expect_close(actual, expected, name, atol=1e-4, rtol=1e-4, hint=("", "")):
+    """Values must match within tolerance; the message shows the worst entry and an optional hint (ko, en)."""
+    actual = actual.detach().to(torch.float64)
+    expected = torch.as_tensor(expected, dtype=torch.float64)
+    error = (actual - expected).abs() - (atol + rtol * expected.abs())
+    if bool((error > 0).any()):
+        worst = tuple(int(i) for i in torch.unravel_index(error.argmax(), error.shape))
+        got, want = float(actual[worst]), float(expected[worst])
+        korean, english = hint
+        fail(f"{name}의 값이 다릅니다: 위치 {worst}에서 기대 {want:.5g}, 받은 값 {got:.5g}. {korean}".rstrip(),
+             f"wrong values in {name}: at {worst} expected {want:.5g}, got {got:.5g}. {english}".rstrip())
+
+
+def expect_no_hooks(model, before=0):
+    """The function under test must remove every hook it registered."""
+    left = count_hooks(model) - before
+    if left:
+        fail(f"함수가 끝난 뒤에도 hook이 {left}개 남아 있습니다. handle.remove()로 지우세요 (try/finally 권장).",
+             f"{left} hook(s) left on the model after the call: remove them with handle.remove() (use try/finally)")
+
+
+def expect_eval_mode(model):
+    """The function under test must leave the model in eval mode (BatchNorm and Dropout as at inference)."""
+    if model.training:
+        fail("함수가 끝난 뒤 모델이 train 모드입니다. 모델을 받은 상태(eval 모드) 그대로 두세요.",
+             "the model was left in train mode: leave it in eval mode, as it was given")
+
+
+def expect_state_unchanged(model, state_before):
+    """Parameters and buffers (e.g. BatchNorm running statistics) must be as before the call."""
+    for key, value in model.state_dict().items():
+        if not torch.equal(value, state_before[key]):
+            fail(f"함수 실행 중 모델의 '{key}' 값이 바뀌었습니다 (train 모드 forward 또는 가중치 수정?).",
+                 f"the model's '{key}' changed during the call (a forward in train mode, or edited weights?)")
+
+
+def snapshot_state(model):
+    """Return a deep copy of the model's parameters and buffers, for expect_state_unchanged."""
+    return {key: value.detach().clone() for key, value in model.state_dict().items()}
+
+
+def passed(what):
+    """Print the success line a student sees after all checks of an exercise."""
+    print(f"✅ {what}: 모든 확인을 통과했습니다 (all checks passed).")
