@@ -4,6 +4,8 @@ Each failure raises AssertionError (so nbgrader counts it) with a Korean sentenc
 then the same in English, naming what was expected and what came instead:
 "wrong shape: expected (7, 7), got (1, 7, 7)" rather than a bare AssertionError.
 """
+from contextlib import contextmanager
+
 import torch
 
 from coursekit.hooks import count_hooks
@@ -81,3 +83,45 @@ def snapshot_state(model):
 def passed(what):
     """Print the success line a student sees after all checks of an exercise."""
     print(f"✅ {what}: 모든 확인을 통과했습니다 (all checks passed).")
+
+
+@contextmanager
+def refusing_reference(answer, module, name):
+    """Within the block, fail if `answer` is, names or calls the shipped reference `module.name`.
+
+    coursekit.explainers holds the answers of earlier exercises for later notebooks;
+    an exercise answered by calling them has not been done. The reference is
+    looked for in the answer's globals and replaced by a trap while the block runs.
+    """
+    reference = getattr(module, name)
+    if answer is reference or any(value is reference or value is module for value in _globals_used(answer)):
+        _refuse(module, name)
+
+    def trap(*args, **kwargs):
+        _refuse(module, name)
+
+    setattr(module, name, trap)
+    try:
+        yield
+    finally:
+        setattr(module, name, reference)
+
+
+def _refuse(module, name):
+    fail(f"{module.__name__}.{name}는 이전 과제의 정답입니다. 이 연습문제는 직접 구현해야 합니다.",
+         f"{module.__name__}.{name} is the answer shipped for later notebooks: implement this exercise yourself")
+
+
+def _globals_used(answer):
+    """The global values a function (or every method of a class) refers to by name."""
+    functions = [v for v in vars(answer).values() if callable(v)] if isinstance(answer, type) else [answer]
+    for function in functions:
+        code = getattr(function, "__code__", None)
+        if code is None:
+            continue
+        pending, names = [code], set()
+        while pending:
+            current = pending.pop()
+            names.update(current.co_names)
+            pending.extend(c for c in current.co_consts if hasattr(c, "co_names"))
+        yield from (function.__globals__[n] for n in names if n in function.__globals__)

@@ -8,6 +8,7 @@ import re
 import pytest
 import torch
 
+from coursekit import explainers
 from coursekit.hooks import capture_outputs
 from notebook_cells import run_cell, solution_namespace
 
@@ -64,6 +65,11 @@ def min_max_normalised(model, image, target_class):
     return (cam - cam.min()) / (cam.max() - cam.min() + 1e-8)
 
 
+def calls_the_shipped_reference(model, image, target_class):
+    from coursekit import explainers
+    return explainers.compute_cam(model, image, target_class)
+
+
 def hard_coded_7x7(model, image, target_class):
     return cam_of(model, image, target_class).reshape(7, 7)
 
@@ -84,6 +90,8 @@ WRONG_CAMS = {  # name: (answer, what the check raises, what its message must sa
     "hook_left_behind": (leaves_hook, AssertionError, "hook"),
     "train_mode_left": (leaves_train_mode, AssertionError, "train mode"),
     "hard_coded_7x7": (hard_coded_7x7, RuntimeError, "do not hard-code"),
+    "calls_the_shipped_reference": (calls_the_shipped_reference, AssertionError, "implement this exercise yourself"),
+    "is_the_shipped_reference": (explainers.compute_cam, AssertionError, "implement this exercise yourself"),
 }
 
 

@@ -1,0 +1,55 @@
+"""The shared explainers that later notebooks import, and the guard that keeps them out of the exercises."""
+import pytest
+import torch
+
+from cam_reference import cam_by_stages
+from coursekit import checks, explainers
+from coursekit.hooks import count_hooks
+from coursekit.images import preprocess_image
+from coursekit.models import load_resnet18
+from coursekit.paths import resource_path
+
+
+@pytest.fixture(scope="module")
+def resnet_and_image():
+    return load_resnet18(), preprocess_image(resource_path("coffee.png"))
+
+
+@pytest.mark.parametrize("target_class", [0, 504, 967])
+def test_shared_compute_cam_matches_the_stage_by_stage_reference(resnet_and_image, target_class):
+    model, image = resnet_and_image
+    cam = explainers.compute_cam(model, image, target_class)
+    assert torch.allclose(cam.double(), cam_by_stages(model, image, target_class), atol=1e-4)
+    assert count_hooks(model) == 0
+
+
+def own_cam(model, image, target_class):
+    return torch.zeros(7, 7)
+
+
+def delegating_cam(model, image, target_class):
+    return explainers.compute_cam(model, image, target_class)
+
+
+@pytest.mark.parametrize("answer", [explainers.compute_cam, delegating_cam])
+def test_refusing_reference_rejects_answers_that_are_or_name_the_reference(answer):
+    with pytest.raises(AssertionError, match="implement this exercise yourself"):
+        with checks.refusing_reference(answer, explainers, "compute_cam"):
+            pass
+
+
+def test_refusing_reference_traps_a_call_made_through_an_import_inside_the_answer(resnet_and_image):
+    def imports_inside(model, image, target_class):
+        from coursekit.explainers import compute_cam
+        return compute_cam(model, image, target_class)
+
+    with pytest.raises(AssertionError, match="implement this exercise yourself"):
+        with checks.refusing_reference(imports_inside, explainers, "compute_cam"):
+            imports_inside(*resnet_and_image, 1)
+    assert explainers.compute_cam.__module__ == "coursekit.explainers", "the reference must be restored"
+
+
+def test_refusing_reference_lets_an_own_answer_through():
+    with checks.refusing_reference(own_cam, explainers, "compute_cam"):
+        assert own_cam(None, None, 0).shape == (7, 7)
+    assert explainers.compute_cam is not own_cam
