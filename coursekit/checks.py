@@ -4,6 +4,7 @@ Each failure raises AssertionError (so nbgrader counts it) with a Korean sentenc
 then the same in English, naming what was expected and what came instead:
 "wrong shape: expected (7, 7), got (1, 7, 7)" rather than a bare AssertionError.
 """
+import operator
 from contextlib import contextmanager
 
 import torch
@@ -32,11 +33,13 @@ def expect_shape(value, expected, name):
              f"wrong shape for {name}: expected {tuple(expected)}, got {tuple(value.shape)}")
 
 
-def expect_finite(value, name):
-    """The tensor must hold no NaN or inf."""
+def expect_finite(value, name, hint=("", "")):
+    """The tensor must hold no NaN or inf; an optional hint (ko, en) says where they usually come from."""
     bad = int((~torch.isfinite(value.detach())).sum())
     if bad:
-        fail(f"{name}에 NaN 또는 inf 값이 {bad}개 있습니다.", f"{name} has {bad} NaN or inf entries")
+        korean, english = hint
+        fail(f"{name}에 NaN 또는 inf 값이 {bad}개 있습니다. {korean}".rstrip(),
+             f"{name} has {bad} NaN or inf entries. {english}".rstrip())
 
 
 def expect_close(actual, expected, name, atol=1e-4, rtol=1e-4, hint=("", "")):
@@ -75,9 +78,66 @@ def expect_state_unchanged(model, state_before):
                  f"the model's '{key}' changed during the call (a forward in train mode, or edited weights?)")
 
 
+def expect_no_grad(model):
+    """No parameter may hold a gradient after the call: backward() accumulates into .grad until zero_grad."""
+    held = [name for name, parameter in model.named_parameters()
+            if parameter.grad is not None and bool(parameter.grad.any())]
+    if held:
+        fail(f"함수가 끝난 뒤 매개변수 {len(held)}개에 .grad가 남아 있습니다 (예: '{held[0]}'). backward() 뒤에 "
+             "model.zero_grad(set_to_none=True)를 부르거나 torch.autograd.grad를 쓰세요.",
+             f"{len(held)} parameter(s) hold a .grad after the call (e.g. '{held[0]}'): call "
+             "model.zero_grad(set_to_none=True) after backward(), or use torch.autograd.grad")
+
+
 def snapshot_state(model):
     """Return a deep copy of the model's parameters and buffers, for expect_state_unchanged."""
     return {key: value.detach().clone() for key, value in model.state_dict().items()}
+
+
+def expect_index(value, name):
+    """The value must be an integer index (int, NumPy integer or 0-d integer tensor); return it as an int."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    fail(f"{name}은(는) 정수 인덱스여야 합니다: 받은 값 {value!r}",
+         f"{name} must be an integer index, got {value!r}")
+
+
+def expect_pair(value, names, where):
+    """The function must return two values, e.g. names="(entropies, most_concentrated)"; return them."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        fail(f"{where}: 두 값 {names}을(를) 돌려줘야 합니다: 받은 값의 타입 {type(value).__name__}",
+             f"{where}: return two values {names}, got {type(value).__name__}")
+    return value
+
+
+def snapshot_tensors(tensors):
+    """Return copies of the input tensors, for expect_unchanged."""
+    return [tensor.detach().clone() for tensor in tensors]
+
+
+def expect_unchanged(tensors, originals, name):
+    """The function under test must not modify its input tensors in place (later cells reuse them)."""
+    for index, (tensor, original) in enumerate(zip(tensors, originals)):
+        if not torch.equal(tensor, original):
+            fail(f"함수가 입력 {name}[{index}]의 값을 바꿨습니다 (in-place 연산: `/=`, `[...] = `, `_`로 끝나는 메서드?). "
+                 "입력은 그대로 두고 새 텐서를 만드세요.",
+                 f"the function modified its input {name}[{index}] in place (`/=`, item assignment, a method "
+                 "ending in `_`?): leave inputs as they are and build new tensors")
+
+
+def call_with_hint(function, *args, hint, **kwargs):
+    """Call the student's function; an exception keeps its traceback and gains the hint (ko, en) as a note."""
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        korean, english = hint
+        err.add_note(bilingual(f"힌트: {korean}", f"hint: {english}"))
+        raise
 
 
 def passed(what):
@@ -90,11 +150,13 @@ def refusing_reference(answer, module, name):
     """Within the block, fail if `answer` is, names or calls the shipped reference `module.name`.
 
     coursekit.explainers holds the answers of earlier exercises for later notebooks;
-    an exercise answered by calling them has not been done. The reference is
-    looked for in the answer's globals and replaced by a trap while the block runs.
+    an exercise answered by calling or subclassing them has not been done. The
+    reference is looked for in the answer, its base classes and the globals its
+    code names (`module.name` counts, other attributes of the module do not), and
+    replaced by a trap while the block runs.
     """
     reference = getattr(module, name)
-    if answer is reference or any(value is reference or value is module for value in _globals_used(answer)):
+    if _refers_to(answer, reference, module, name):
         _refuse(module, name)
 
     def trap(*args, **kwargs):
@@ -107,13 +169,28 @@ def refusing_reference(answer, module, name):
         setattr(module, name, reference)
 
 
+def _refers_to(answer, reference, module, name):
+    """Whether the answer is or extends the reference, or its code names it (directly or as `module.name`)."""
+    if _is_or_extends(answer, reference):
+        return True
+    for names, values in _globals_used(answer):
+        if any(_is_or_extends(value, reference) or (value is module and name in names) for value in values):
+            return True
+    return False
+
+
+def _is_or_extends(value, reference):
+    """True for the reference itself and for a class built on it (`class A(module.Reference)`)."""
+    return value is reference or (isinstance(value, type) and reference in value.__mro__)
+
+
 def _refuse(module, name):
     fail(f"{module.__name__}.{name}는 이전 과제의 정답입니다. 이 연습문제는 직접 구현해야 합니다.",
          f"{module.__name__}.{name} is the answer shipped for later notebooks: implement this exercise yourself")
 
 
 def _globals_used(answer):
-    """The global values a function (or every method of a class) refers to by name."""
+    """For a function (or each method of a class): the names its code uses, and the global values they name."""
     functions = [v for v in vars(answer).values() if callable(v)] if isinstance(answer, type) else [answer]
     for function in functions:
         code = getattr(function, "__code__", None)
@@ -124,4 +201,4 @@ def _globals_used(answer):
             current = pending.pop()
             names.update(current.co_names)
             pending.extend(c for c in current.co_consts if hasattr(c, "co_names"))
-        yield from (function.__globals__[n] for n in names if n in function.__globals__)
+        yield names, [function.__globals__[n] for n in names if n in function.__globals__]

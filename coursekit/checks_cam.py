@@ -45,16 +45,8 @@ class TinyCamNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(self.layer4(x)), 1))
 
 
-def _call(function, *args):
-    """Call the student's function; an exception keeps its traceback and gains a hint about the input."""
-    try:
-        return function(*args)
-    except NotImplementedError:
-        raise
-    except Exception as err:
-        err.add_note("힌트: 확인용 작은 모델의 특징맵은 (1, 2, 2, 3)입니다. 512나 7 같은 크기를 코드에 고정하지 마세요.\n"
-                     "hint: the tiny check model's feature map is (1, 2, 2, 3); do not hard-code 512 or 7.")
-        raise
+_TINY_HINT = ("확인용 작은 모델의 특징맵은 (1, 2, 2, 3)입니다. 512나 7 같은 크기를 코드에 고정하지 마세요.",
+              "the tiny check model's feature map is (1, 2, 2, 3); do not hard-code 512 or 7.")
 
 
 class _ForwardCounter:
@@ -112,7 +104,7 @@ def _check_compute_cam_values(compute_cam):
     tiny = TinyCamNet()
     tiny_state = checks.snapshot_state(tiny)
     for target_class in (1, 2):
-        cam = _call(compute_cam, tiny, TINY_INPUT, target_class)
+        cam = checks.call_with_hint(compute_cam, tiny, TINY_INPUT, target_class, hint=_TINY_HINT)
         _expect_model_untouched(tiny, tiny_state)
         checks.expect_shape(cam, (2, 3), f"작은 모델의 CAM (class {target_class}) / tiny model CAM")
         checks.expect_close(cam, TINY_CAMS[target_class], f"tiny model CAM (class {target_class})", hint=(
@@ -133,7 +125,7 @@ def check_top_class_cams(top_class_cams):
     tiny = TinyCamNet()
     tiny_state = checks.snapshot_state(tiny)
     with _ForwardCounter(tiny) as counter:
-        classes, cams = _call(top_class_cams, tiny, TINY_INPUT, 2)
+        classes, cams = checks.call_with_hint(top_class_cams, tiny, TINY_INPUT, 2, hint=_TINY_HINT)
     _expect_model_untouched(tiny, tiny_state)
     _expect_classes(classes, TINY_RANKING[:2], "작은 모델 / tiny model")
     checks.expect_shape(cams, (2, 2, 3), "작은 모델의 cams / tiny model cams")

@@ -21,8 +21,10 @@ def compute_cam(model, image_tensor, target_class):
 class GradCAM:
     """Grad-CAM (Selvaraju et al.) of one image at a layer: ReLU(sum_k alpha_k A^k), alpha_k = mean of dy^c/dA^k.
 
-    The forward hook only keeps the layer's output; the gradient is taken with
-    torch.autograd.grad, so no parameter .grad accumulates and nothing needs zero_grad.
+    The forward hook keeps the layer's output A and hands the rest of the network a
+    copy, so an in-place op after the layer (BasicBlock's ReLU after bn1, `+=` after
+    bn2) changes the copy, not A. The gradient is taken with torch.autograd.grad, so
+    no parameter .grad accumulates and nothing needs zero_grad.
     Use as a context manager, or call remove(): the hook never outlives its use.
     """
 
@@ -34,6 +36,7 @@ class GradCAM:
 
     def _keep_activation(self, module, inputs, output):
         self._activation = output
+        return output.clone()
 
     def __call__(self, x, target_class):
         """Return the ReLU'd Grad-CAM (h, w) of the pre-softmax score of `target_class`."""
@@ -84,7 +87,7 @@ def compute_attention_rollout(attentions, discard_ratio=0.0, head_fusion="mean")
     if head_fusion not in _HEAD_FUSIONS:
         raise ValueError(f"head_fusion must be one of {sorted(_HEAD_FUSIONS)}, got {head_fusion!r}")
     tokens = attentions[0].shape[-1]
-    identity = torch.eye(tokens, dtype=attentions[0].dtype)
+    identity = torch.eye(tokens, dtype=attentions[0].dtype, device=attentions[0].device)
     rollout = identity
     for layer in attentions:
         fused = _HEAD_FUSIONS[head_fusion](layer[0].detach())  # a new tensor: the input stays intact
