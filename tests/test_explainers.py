@@ -8,6 +8,8 @@ from coursekit.hooks import count_hooks
 from coursekit.images import preprocess_image
 from coursekit.models import load_resnet18
 from coursekit.paths import resource_path
+from gradcam_reference import LAYERS, expect_matches_references
+from test_cam_solution import MODELS
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +55,39 @@ def test_refusing_reference_lets_an_own_answer_through():
     with checks.refusing_reference(own_cam, explainers, "compute_cam"):
         assert own_cam(None, None, 0).shape == (7, 7)
     assert explainers.compute_cam is not own_cam
+
+
+# ---- the shared Grad-CAM (notebook 02's answer) ------------------------------------------------
+
+@pytest.mark.parametrize("layer_name", LAYERS)
+@pytest.mark.parametrize("weights", ["standin", "seed1"])
+def test_shared_gradcam_matches_captum_and_pytorch_grad_cam(weights, layer_name):
+    expect_matches_references(explainers.GradCAM, MODELS[weights](), layer_name)
+
+
+class SubclassedGradCAM(explainers.GradCAM):
+    pass
+
+
+def maps_with_a_subclass(model, image, classes):
+    with SubclassedGradCAM(model) as cam:
+        return [cam(image, c) for c in classes]
+
+
+@pytest.mark.parametrize("answer", [SubclassedGradCAM, maps_with_a_subclass])
+def test_refusing_reference_rejects_a_subclass_of_the_reference_and_code_that_uses_one(answer):
+    with pytest.raises(AssertionError, match="implement this exercise yourself"):
+        with checks.refusing_reference(answer, explainers, "GradCAM"):
+            pass
+
+
+def gradcam_beside_the_shared_cam(model, image, target_class):
+    return explainers.compute_cam(model, image, target_class)
+
+
+def test_refusing_reference_allows_other_names_of_the_same_module():
+    with checks.refusing_reference(gradcam_beside_the_shared_cam, explainers, "GradCAM"):
+        pass
+    with pytest.raises(AssertionError, match="implement this exercise yourself"):
+        with checks.refusing_reference(gradcam_beside_the_shared_cam, explainers, "compute_cam"):
+            pass
