@@ -7,7 +7,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 # nbgrader runs helpers such as `alembic` from PATH: the environment's scripts come first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test student weights standin diagrams clean
+.PHONY: lab test student weights standin diagrams clean release collect autograde feedback export
 
 ## Create the virtual environment and install what students need.
 $(VENV)/.course-installed: requirements.txt
@@ -24,13 +24,48 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.course-installed
 lab: $(VENV)/.course-installed
 	$(BIN)/jupyter lab notebooks/
 
+## ... plus bubblewrap for the grading sandbox (instructors, and the grading tests).
+$(VENV)/.grading-installed: tools/grading/requirements.txt $(VENV)/.course-installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tools/grading/requirements.txt
+	touch $@
+
 ## Run every test: unit tests, checks against wrong answers, generated notebooks, grading, nbval.
-test: $(VENV)/.dev-installed
+test: $(VENV)/.dev-installed $(VENV)/.grading-installed
 	$(BIN)/python -m pytest
 
 ## Regenerate the student notebooks (notebooks/) from the instructor versions (solutions/).
 student: $(VENV)/.course-installed
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; done
+
+# Instructors (README, 강사): A=<assignment>, LMS=<downloaded zip or folder>, EXCHANGE=<nbgrader exchange folder>.
+A ?=
+LMS ?=
+EXCHANGE ?=
+NEED_A = @test -n "$(A)" || { echo "usage: make $@ A=<assignment>, one of: $(ASSIGNMENTS)"; exit 2; }
+
+## Student versions, a zip per assignment in release_zips/ (and the exchange, if EXCHANGE is set).
+release: $(VENV)/.grading-installed
+	$(BIN)/python -m tools.grading.release $(if $(EXCHANGE),--exchange $(EXCHANGE))
+
+## Submissions into submitted/: from an LMS download (LMS=...), else from the exchange.
+collect: $(VENV)/.grading-installed
+	$(NEED_A)
+	$(BIN)/python -m tools.grading.collect $(A) $(if $(LMS),--lms $(LMS)) $(if $(EXCHANGE),--exchange $(EXCHANGE))
+
+## Grade every submission of A in the sandbox (progress on screen, log in logs/).
+autograde: $(VENV)/.grading-installed
+	$(NEED_A)
+	$(BIN)/python -m tools.grading.autograde $(A)
+
+## Feedback HTML without hidden tests in feedback/<student>/A/, a log line per student (and the exchange, if set).
+feedback: $(VENV)/.grading-installed
+	$(NEED_A)
+	$(BIN)/nbgrader generate_feedback $(A) --force
+	$(if $(EXCHANGE),$(BIN)/nbgrader release_feedback $(A) --Exchange.root=$(EXCHANGE) --log-level=WARN)
+
+## Every assignment's grades as grades.csv.
+export: $(VENV)/.grading-installed
+	$(BIN)/nbgrader export --to grades.csv --log-level=WARN
 
 ## Download the real pretrained weights into the libraries' caches (needs the internet once).
 weights: $(VENV)/.course-installed

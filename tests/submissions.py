@@ -1,0 +1,296 @@
+"""The simulated submissions the grading tests grade, each with the exercises it must lose.
+
+EXERCISES is the table to extend for a new assignment: for each exercise (the grade_id of
+its solution cell), the cell of a plausible wrong answer and of a constant answer of the
+right shape. per_exercise_students() turns it into correct / untouched / constant / one
+wrong answer per exercise; generic_students() adds, on one assignment, every way a
+submission can go wrong (loops, memory, cheats, edited tests, broken files ...).
+
+A student's expected score per test cell is the cell's points unless the cell tests an
+exercise the student must lose (a test cell belongs to the solution cell above it).
+"""
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import nbformat
+
+from course_copy import ROOT
+
+
+@dataclass(frozen=True)
+class Exercise:
+    wrong: str                         # the solution cell of a plausible wrong answer
+    constant: str                      # the solution cell of a constant answer of the right shape
+    also_loses: frozenset = frozenset()  # later exercises that call this one, and fail with it
+
+
+SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
+
+
+def solution_notebook(assignment):
+    return nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def reference_answers(assignment):
+    """grade_id -> the solution cell's source without the SOLUTION markers."""
+    return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_MARKERS.sub("", cell.source)
+            for cell in solution_notebook(assignment).cells if cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+def edited(assignment, grade_id, old, new):
+    """The reference answer with `old` replaced by `new` (which must be there: the table follows the notebook)."""
+    source = reference_answers(assignment)[grade_id]
+    assert old in source, f"{assignment}/{grade_id}: {old!r} is no longer in the reference answer; update EXERCISES"
+    return source.replace(old, new)
+
+
+EXERCISES = {
+    "01_cam": {
+        "compute_cam": Exercise(
+            wrong='''
+def compute_cam(model, image_tensor, target_class):
+    # Wrong: ReLU applied to the map (as in Grad-CAM); the CAM is the raw weighted sum.
+    features = []
+    handle = model.layer4.register_forward_hook(lambda module, inputs, output: features.append(output.detach()))
+    try:
+        with torch.no_grad():
+            model(image_tensor)
+    finally:
+        handle.remove()
+    return torch.relu(torch.einsum("k,khw->hw", model.fc.weight[target_class].detach(), features[0][0]))
+''',
+            constant='''
+def compute_cam(model, image_tensor, target_class):
+    return torch.zeros(7, 7)
+'''),
+        "top_class_cams": Exercise(
+            wrong='''
+def top_class_cams(model, image_tensor, k=3):
+    # Wrong: the CAMs use fc rows 0..k-1 instead of the rows of the top classes.
+    with capture_outputs({"layer4": model.layer4}) as outputs:
+        with torch.no_grad():
+            class_scores = model(image_tensor)[0]
+    classes = class_scores.topk(k).indices.tolist()
+    cams = torch.einsum("ck,khw->chw", model.fc.weight.detach()[:k], outputs["layer4"][0])
+    return classes, cams
+''',
+            constant='''
+def top_class_cams(model, image_tensor, k=3):
+    return list(range(k)), torch.zeros(k, 7, 7)
+'''),
+    },
+    "02_gradcam": {
+        "gradcam_class": Exercise(
+            wrong=edited("02_gradcam", "gradcam_class",  # the probability after softmax, not the score
+                         "score = self.model(x)[0, target_class]", "score = self.model(x).softmax(dim=1)[0, target_class]"),
+            constant='''
+class GradCAM:
+    def __init__(self, model, target_layer=None):
+        self.model = model
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        self.remove()
+    def remove(self):
+        pass
+    def __call__(self, x, target_class):
+        return torch.zeros(7, 7)
+''',
+            also_loses=frozenset(["gradcams_at_layers", "gradcams_for_classes", "gradcam_vs_cam"])),
+        "gradcams_at_layers": Exercise(
+            wrong=edited("02_gradcam", "gradcams_at_layers",  # the default layer every time
+                         "GradCAM(model, layer)", "GradCAM(model)"),
+            constant='''
+def gradcams_at_layers(model, image_tensor, target_class, layers):
+    return {name: torch.zeros(7, 7) for name in layers}
+'''),
+        "gradcams_for_classes": Exercise(
+            wrong=edited("02_gradcam", "gradcams_for_classes",  # the first class every time
+                         "cam(image_tensor, target_class) for target_class in classes",
+                         "cam(image_tensor, classes[0]) for target_class in classes"),
+            constant='''
+def gradcams_for_classes(model, image_tensor, classes, target_layer=None):
+    return torch.zeros(len(classes), 7, 7)
+'''),
+        "gradcam_vs_cam": Exercise(
+            wrong=edited("02_gradcam", "gradcam_vs_cam", "torch.relu(class_map) / class_map.numel()",
+                         "class_map / class_map.numel()"),  # ReLU forgotten
+            constant='''
+def gradcam_vs_cam(model, image_tensor, target_class):
+    return torch.zeros(7, 7), torch.zeros(7, 7)
+'''),
+    },
+    "03_vit_attention": {
+        "obtain_attention_maps": Exercise(
+            wrong=edited("03_vit_attention", "obtain_attention_maps",  # the CLS column, not its row
+                         "fused[0, 1:]", "fused[1:, 0]"),
+            constant='''
+def obtain_attention_maps(attentions, patch_size=16):
+    num_grid = 224 // patch_size
+    return [torch.full((num_grid, num_grid), 1 / num_grid ** 2) for _ in attentions]
+'''),
+        "attention_entropies": Exercise(
+            wrong=edited("03_vit_attention", "attention_entropies", "-torch.xlogy(p, p).sum()",
+                         "-torch.xlogy(p, p).sum() / torch.log(torch.tensor(2.0))"),  # bits, not nats
+            constant='''
+def attention_entropies(attention_maps):
+    return torch.zeros(len(attention_maps)), 0
+'''),
+    },
+    "04_attention_rollout": {
+        "add_identity_and_normalise": Exercise(
+            wrong=edited("04_attention_rollout", "add_identity_and_normalise", "sum(dim=-1, keepdim=True)",
+                         "sum(dim=-1)"),  # divides columns, as a widely copied implementation does
+            constant='''
+def add_identity_and_normalise(fused):
+    return torch.full_like(fused, 1 / fused.shape[-1])
+''',
+            also_loses=frozenset(["compute_attention_rollout"])),
+        "compute_attention_rollout": Exercise(
+            wrong=edited("04_attention_rollout", "compute_attention_rollout",  # the product in the wrong order
+                         "add_identity_and_normalise(fused) @ rollout", "rollout @ add_identity_and_normalise(fused)"),
+            constant='''
+def compute_attention_rollout(attentions, discard_ratio=0.0, head_fusion="mean"):
+    side = math.isqrt(attentions[0].shape[-1] - 1)
+    return torch.full((side, side), 1 / side ** 2)
+'''),
+    },
+}
+
+GENERIC_ASSIGNMENT = "01_cam"
+
+
+@dataclass
+class Student:
+    """A submission: exercise cells replaced, an optional edit of the whole notebook, what it must lose."""
+    name: str
+    answers: dict = field(default_factory=dict)          # solution grade_id -> cell source
+    loses: frozenset = frozenset()                        # exercises (solution grade_ids) scoring 0
+    edit: Optional[Callable] = None                       # notebook -> notebook, after the answers
+    reference: bool = True                                # other exercises get the reference answer
+    raw: Optional[str] = None                             # the file's text, instead of a notebook
+    extra_files: dict = field(default_factory=dict)       # other files submitted beside the notebook
+    earlier: Optional["Student"] = None                   # a first attempt, in an earlier LMS download
+
+    @property
+    def id(self):
+        """The student id: the name without underscores, which the LMS file names use as separators."""
+        return self.name.replace("_", "-")
+
+
+def graded_cells(assignment):
+    """{test grade_id: (points, exercise grade_id)}: each test cell belongs to the solution cell above it."""
+    cells, exercise = {}, None
+    for cell in solution_notebook(assignment).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            exercise = meta["grade_id"]
+        elif meta.get("grade"):
+            cells[meta["grade_id"]] = (float(meta["points"]), exercise)
+    return cells
+
+
+def expected_scores(assignment, student):
+    """{test grade_id: expected points} for a student."""
+    return {grade_id: 0.0 if exercise in student.loses else points
+            for grade_id, (points, exercise) in graded_cells(assignment).items()}
+
+
+def submission(released, assignment, student):
+    """The student's notebook (a NotebookNode) or raw text, built from the released notebook."""
+    if student.raw is not None:
+        return student.raw
+    notebook = nbformat.from_dict(released)
+    answers = {**(reference_answers(assignment) if student.reference else {}), **student.answers}
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+    return student.edit(notebook) if student.edit else notebook
+
+
+def per_exercise_students(assignment):
+    """Correct, untouched, constant everywhere, and a plausible wrong answer in one exercise at a time."""
+    table = EXERCISES[assignment]
+    every = frozenset(table)
+    return [
+        Student("correct"),
+        Student("untouched", reference=False, loses=every),
+        Student("constant", answers={e: table[e].constant for e in table}, loses=every),
+        *(Student(f"wrong_{e}", answers={e: table[e].wrong}, loses=frozenset([e]) | table[e].also_loses)
+          for e in table),
+    ]
+
+
+def _replace_test_cells(notebook, deleted=(), edited=None):
+    """Delete the test cells named in `deleted`; give the cells in `edited` (grade_id -> source) new code."""
+    edited = edited or {}
+    notebook.cells = [cell for cell in notebook.cells
+                      if cell.metadata.get("nbgrader", {}).get("grade_id") not in deleted]
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in edited:
+            cell.source = edited[grade_id]
+    return notebook
+
+
+def _with_prefix(assignment, grade_id, prefix):
+    return {grade_id: prefix + reference_answers(assignment)[grade_id]}
+
+
+NOISY_WRAPPER = '''
+_reference_{name} = {name}
+def {name}(*args, **kwargs):
+    import sys, warnings
+    warnings.warn("a library's deprecation warning", UserWarning)
+    print("progress: 100%|##########| 1/1", file=sys.stderr)
+    print("\\n".join(get_ipython().user_ns["In"]))   # every cell run so far, hidden tests included
+    return _reference_{name}(*args, **kwargs)
+'''
+
+DEFINITION_CHEAT = '''
+import coursekit.checks_cam
+coursekit.checks_cam.check_compute_cam = lambda function: print("all checks passed")
+float = lambda *args, **kwargs: 0.0
+torch.allclose = lambda *args, **kwargs: True
+'''
+
+CALL_TIME_CHEAT = '''
+import coursekit.checks, coursekit.checks_cam
+_wrong_top_class_cams = top_class_cams
+def top_class_cams(*args, **kwargs):
+    coursekit.checks.expect_close = lambda *args, **kwargs: None
+    coursekit.checks_cam._expect_logit_identity = lambda *args, **kwargs: None
+    torch.Tensor.abs = lambda self: torch.zeros(())
+    return _wrong_top_class_cams(*args, **kwargs)
+'''
+
+SHADOW_MODULE = 'raise RuntimeError("a submitted file shadowing a course or library module was imported")\n'
+
+
+def generic_students():
+    """Every other behaviour, on GENERIC_ASSIGNMENT (01_cam: exercises compute_cam and top_class_cams)."""
+    a, table = GENERIC_ASSIGNMENT, EXERCISES[GENERIC_ASSIGNMENT]
+    return [
+        Student("noisy", answers={e: reference_answers(a)[e] + NOISY_WRAPPER.format(name=e) for e in table}),
+        Student("loop", answers=_with_prefix(a, "compute_cam", "while True:\n    pass\n"),
+                loses=frozenset(["compute_cam"])),
+        Student("memory", answers=_with_prefix(a, "compute_cam", "_big = torch.ones(2_000_000_000)  # 8 GB\n"),
+                loses=frozenset(["compute_cam"])),
+        Student("exception", answers={"top_class_cams": edited(a, "top_class_cams", 'outputs["layer4"][0]',
+                                                               'outputs["layer4"][1]')},  # IndexError
+                loses=frozenset(["top_class_cams"])),
+        Student("tampered_tests", answers={"top_class_cams": table["top_class_cams"].wrong},
+                edit=lambda nb: _replace_test_cells(nb, deleted={"compute_cam_hidden", "top_class_cams_hidden"},
+                                                    edited={"top_class_cams_visible": "pass"}),
+                loses=frozenset(["top_class_cams"])),
+        Student("cheat_definition", answers={"compute_cam": DEFINITION_CHEAT + table["compute_cam"].constant},
+                loses=frozenset(["compute_cam"])),
+        Student("cheat_call_time", answers={"top_class_cams": table["top_class_cams"].wrong + CALL_TIME_CHEAT},
+                loses=frozenset(["top_class_cams"])),
+        Student("broken_json", raw='{"cells": [{"cell_type": "code", "source": "x = 1"', loses=frozenset(table)),
+        Student("shadowing", extra_files={"utils.py": SHADOW_MODULE, "torch.py": SHADOW_MODULE,
+                                          "coursekit/__init__.py": SHADOW_MODULE}),
+        Student("resubmitted", earlier=Student("resubmitted", reference=False)),
+    ]

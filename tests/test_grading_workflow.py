@@ -1,0 +1,139 @@
+"""The instructor's Makefile targets, run as the README says, on one assignment in a copy of the course.
+
+release (zips and an exchange) -> collect (an LMS download, then the exchange) -> autograde ->
+feedback -> export, with three students: alice (reference answers) and bob (the untouched
+notebook) from the LMS, and a third student (reference answers) who fetches and submits through the
+exchange: nbgrader's exchange names a student by the operating system's user name, so that one
+is this machine's user.
+"""
+import csv
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.plugins import FileNameCollectorPlugin
+from nbgrader.utils import get_username, parse_utc
+from traitlets.config import Config
+
+from course_copy import ROOT, copy_course
+from submissions import Student, submission
+from tools.grading import course as course_tools
+from tools.grading.collect import LmsFileNameCollector
+
+ASSIGNMENT = "01_cam"
+STUDENTS = {"alice": Student("alice"), "bob": Student("bob", reference=False)}
+EXCHANGE_STUDENT = get_username()
+
+
+def make(course, *arguments):
+    """Run a Makefile target in `course` with this Python's environment (no .venv to install)."""
+    command = ["make", "--no-print-directory", "-C", str(course), "-o", ".venv/.grading-installed",
+               "-o", ".venv/.course-installed", f"BIN={Path(sys.executable).parent}", *arguments]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    folder = copy_course(tmp_path_factory.mktemp("course"))
+    shutil.copy2(ROOT / "Makefile", folder / "Makefile")
+    for other in (folder / "solutions").iterdir():
+        if other.name != ASSIGNMENT:
+            shutil.rmtree(other)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def released(course, tmp_path_factory):
+    exchange = tmp_path_factory.mktemp("exchange")
+    first = make(course, "release")
+    zip_bytes = (course / "release_zips" / f"{ASSIGNMENT}.zip").read_bytes()
+    second = make(course, "release", f"EXCHANGE={exchange}")
+    return first, second, zip_bytes, exchange
+
+
+def submit_through_the_exchange(exchange, home, student):
+    """A JupyterHub student: fetch the assignment, answer it, submit it (nbgrader's student commands)."""
+    def student_nbgrader(*args):
+        result = course_tools.nbgrader(home, *args, "--course=xai-course", f"--Exchange.root={exchange}",
+                                       capture_output=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+    student_nbgrader("fetch_assignment", ASSIGNMENT)
+    path = home / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(submission(nbformat.read(path, as_version=4), ASSIGNMENT, student), path)
+    student_nbgrader("submit", ASSIGNMENT)
+
+
+@pytest.fixture(scope="module")
+def graded(course, released, tmp_path_factory):
+    notebook = nbformat.read(course / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    download = tmp_path_factory.mktemp("lms") / "download.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        for name, student in STUDENTS.items():
+            archive.writestr(f"{ASSIGNMENT}_{name}_attempt_2024-03-01-10-00-00_{ASSIGNMENT}.ipynb",
+                             nbformat.writes(submission(notebook, ASSIGNMENT, student)))
+    exchange = released[3]
+    submit_through_the_exchange(exchange, tmp_path_factory.mktemp("home"), Student(EXCHANGE_STUDENT))
+    return [make(course, *target) for target in (["collect", f"A={ASSIGNMENT}", f"LMS={download}"],
+                                                  ["collect", f"A={ASSIGNMENT}", f"EXCHANGE={exchange}"],
+                                                  ["autograde", f"A={ASSIGNMENT}"], ["feedback", f"A={ASSIGNMENT}"],
+                                                  ["export"])]
+
+
+def test_release_writes_one_self_contained_zip_per_assignment(course, released):
+    first, second, zip_bytes, _ = released
+    assert first.returncode == 0 and second.returncode == 0, first.stdout + first.stderr + second.stderr
+    path = course / "release_zips" / f"{ASSIGNMENT}.zip"
+    assert path.read_bytes() == zip_bytes, "the zip differs from one release to the next"
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        texts = [archive.read(name).decode("utf-8", "replace") for name in names]
+    top = f"{ASSIGNMENT}/"
+    assert f"{top}notebooks/{ASSIGNMENT}/{ASSIGNMENT}.ipynb" in names
+    shipped = ("utils.py", "ImageNet_utils.py", "requirements.txt", "coursekit/checks.py")
+    assert {f"{top}{name}" for name in shipped} <= set(names)
+    assert any(name.startswith(f"{top}resources/") for name in names)
+    assert not [name for name in names if "solutions" in name or "__pycache__" in name]
+    assert not [text for text in texts if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text]
+
+
+def test_release_publishes_to_the_exchange_when_asked(released):
+    exchange = released[3]
+    assert (exchange / "xai-course" / "outbound" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
+
+
+def test_collect_autograde_feedback_export_run_in_turn(course, graded):
+    for result in graded:
+        assert result.returncode == 0, result.stdout + result.stderr
+    from_lms, from_exchange, autograded, _, _ = graded
+    assert "2 submissions" in from_lms.stdout and "3 submissions" in from_exchange.stdout
+    everyone = ("alice", "bob", EXCHANGE_STUDENT)
+    progress = re.findall(r"^\[(\d)/3\] (\S+)", autograded.stdout, re.MULTILINE)
+    assert sorted(progress) == [(str(n), name) for n, name in enumerate(sorted(everyone), 1)], autograded.stdout
+    for name in everyone:
+        assert (course / "feedback" / name / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+    with open(course / "grades.csv", newline="") as handle:
+        scores = {row["student_id"]: (float(row["score"]), float(row["max_score"])) for row in csv.DictReader(handle)}
+    assert scores == {"alice": (10.0, 10.0), "bob": (0.0, 10.0), EXCHANGE_STUDENT: (10.0, 10.0)}
+
+
+def test_targets_that_need_an_assignment_say_so(course):
+    result = make(course, "autograde")
+    assert result.returncode != 0 and f"usage: make autograde A=<assignment>, one of: {ASSIGNMENT}" in result.stdout
+
+
+def test_attempt_times_from_the_lms_are_read_as_written():
+    """nbgrader's own collector reads 09:30:05 as 14:00 and 09:45:00 as 09:00, keeping the earlier attempt."""
+    config = Config()
+    config.FileNameCollectorPlugin.named_regexp = \
+        r".*_(?P<student_id>[^_/]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>[^/]+)\.ipynb$"
+    names = [f"/x/01_cam_alice_attempt_2024-03-01-09-{t}_01_cam.ipynb" for t in ("30-05", "45-00")]
+
+    def times(collector):
+        return [parse_utc(collector(config=config).collect(name)["timestamp"]) for name in names]
+    assert times(FileNameCollectorPlugin)[0] > times(FileNameCollectorPlugin)[1]
+    assert [str(t) for t in times(LmsFileNameCollector)] == ["2024-03-01 09:30:05", "2024-03-01 09:45:00"]

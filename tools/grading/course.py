@@ -1,0 +1,49 @@
+"""A course folder as the grading tools see it: its assignments, and nbgrader run inside it."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# What nbgrader and the notebooks need from the course folder (not notebooks/, caches or .git).
+COURSE_FILES = ("nbgrader_config.py", "utils.py", "ImageNet_utils.py", "requirements.txt", "coursekit", "resources",
+                "solutions", "tools")
+
+
+def assignments(course=ROOT):
+    """The assignment names: one folder per assignment under solutions/."""
+    return sorted(p.name for p in (Path(course) / "solutions").iterdir() if p.is_dir())
+
+
+def copy_course(destination):
+    """Copy the course into `destination` for a throw-away nbgrader run (tests, benchmarks)."""
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in COURSE_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name,
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        else:
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def nbgrader(course, *args, env_update=None, **kwargs):
+    """Run `nbgrader ARGS` in `course` and wait; `env_update` adds environment variables, and the
+    other keyword arguments go to subprocess.run."""
+    command, env = _command(args)
+    return subprocess.run(command, cwd=course, env={**env, **(env_update or {})}, text=True, **kwargs)
+
+
+def start_nbgrader(course, *args):
+    """Start `nbgrader ARGS` in `course`; its output (stderr included) is read from .stdout as text."""
+    command, env = _command(args)
+    return subprocess.Popen(command, cwd=course, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _command(args):
+    """nbgrader run by this Python, with its scripts first on PATH (nbgrader runs `alembic` from there)."""
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    return [sys.executable, "-m", "nbgrader", *args], env
