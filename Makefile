@@ -7,7 +7,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 # nbgrader runs helpers such as `alembic` from PATH: the environment's scripts come first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test student weights standin diagrams clean release collect autograde feedback export
+.PHONY: lab test bench student weights standin diagrams clean release collect autograde feedback export
 
 ## Create the virtual environment and install what students need.
 $(VENV)/.course-installed: requirements.txt
@@ -32,6 +32,10 @@ $(VENV)/.grading-installed: tools/grading/requirements.txt $(VENV)/.course-insta
 ## Run every test: unit tests, checks against wrong answers, generated notebooks, grading, nbval.
 test: $(VENV)/.dev-installed $(VENV)/.grading-installed
 	$(BIN)/python -m pytest
+
+## Measure the methods, the notebooks and autograding (not a test); writes benchmarks/latest.json.
+bench: $(VENV)/.dev-installed $(VENV)/.grading-installed
+	$(BIN)/python -m tools.bench
 
 ## Regenerate the student notebooks (notebooks/) from the instructor versions (solutions/).
 student: $(VENV)/.course-installed
