@@ -21,10 +21,12 @@ def compute_cam(model, image_tensor, target_class):
 class GradCAM:
     """Grad-CAM (Selvaraju et al.) of one image at a layer: ReLU(sum_k alpha_k A^k), alpha_k = mean of dy^c/dA^k.
 
-    The forward hook keeps the layer's output A and hands the rest of the network a
-    copy, so an in-place op after the layer (BasicBlock's ReLU after bn1, `+=` after
-    bn2) changes the copy, not A. The gradient is taken with torch.autograd.grad, so
-    no parameter .grad accumulates and nothing needs zero_grad.
+    The forward runs without autograd up to the target layer, whose forward hook turns
+    recording on and hands the rest of the network a copy of its output A: the graph
+    covers only the layers after A (all that dy^c/dA needs, so the explanation costs
+    less than a forward with gradients), and an in-place op after the layer
+    (BasicBlock's ReLU after bn1, `+=` after bn2) changes the copy, not A. The gradient
+    is taken with torch.autograd.grad, so no parameter .grad accumulates.
     Use as a context manager, or call remove(): the hook never outlives its use.
     """
 
@@ -35,14 +37,17 @@ class GradCAM:
         self._handle = self.target_layer.register_forward_hook(self._keep_activation)
 
     def _keep_activation(self, module, inputs, output):
-        self._activation = output
-        return output.clone()
+        torch.set_grad_enabled(True)  # until the no_grad block in __call__ ends
+        self._activation = output.detach().requires_grad_()
+        return self._activation.clone()
 
     def __call__(self, x, target_class):
         """Return the ReLU'd Grad-CAM (h, w) of the pre-softmax score of `target_class`."""
-        with torch.enable_grad():
+        with torch.no_grad():
             score = self.model(x)[0, target_class]
-            gradient, = torch.autograd.grad(score, self._activation)
+        if self._activation is None:
+            raise RuntimeError("the target layer did not run in the model's forward")
+        gradient, = torch.autograd.grad(score, self._activation)
         alpha = gradient[0].mean(dim=(1, 2))                   # (K,)
         cam = torch.einsum("k,khw->hw", alpha, self._activation[0].detach())
         self._activation = None

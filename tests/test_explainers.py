@@ -65,6 +65,35 @@ def test_shared_gradcam_matches_captum_and_pytorch_grad_cam(weights, layer_name)
     expect_matches_references(explainers.GradCAM, MODELS[weights](), layer_name)
 
 
+@pytest.mark.parametrize("grad_enabled", [True, False])
+def test_shared_gradcam_leaves_grad_mode_hooks_and_gradients_as_it_found_them(resnet_and_image, grad_enabled):
+    model, image = resnet_and_image
+    with torch.set_grad_enabled(grad_enabled):
+        with explainers.GradCAM(model) as cam:
+            first = cam(image, 504)
+            assert torch.is_grad_enabled() == grad_enabled
+            assert torch.equal(cam(image, 504), first)
+    assert count_hooks(model) == 0 and all(p.grad is None for p in model.parameters())
+
+
+class FailsAfterItsTargetLayer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = torch.nn.Conv2d(1, 1, kernel_size=1)
+
+    def forward(self, x):
+        self.features(x)  # the hook has turned gradient recording on by now
+        raise RuntimeError("the forward fails after the target layer")
+
+
+def test_shared_gradcam_restores_grad_mode_when_the_forward_fails():
+    model = FailsAfterItsTargetLayer()
+    with torch.no_grad():
+        with explainers.GradCAM(model, model.features) as cam, pytest.raises(RuntimeError, match="fails after"):
+            cam(torch.ones(1, 1, 2, 2), 0)
+        assert not torch.is_grad_enabled()
+
+
 class SubclassedGradCAM(explainers.GradCAM):
     pass
 
