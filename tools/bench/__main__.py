@@ -46,9 +46,18 @@ def _use_standin_weights_unless_real_ones_are_cached():
     return "stand-in"
 
 
+def _cpu_name():
+    """The CPU's model name (Linux's /proc/cpuinfo), else what the platform says."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def _machine(weights):
-    return {"python": platform.python_version(), "torch": torch.__version__, "cpu": platform.processor()
-            or platform.machine(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+    return {"python": platform.python_version(), "torch": torch.__version__, "cpu": _cpu_name(),
+            "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "system": platform.platform(), "weights": weights}
 
 
@@ -69,7 +78,7 @@ def _print_runs(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15, help="timed repeats per method (median)")
+    parser.add_argument("--repeats", type=int, default=40, help="timed repeats per method (median)")
     parser.add_argument("--skip-runs", action="store_true", help="only the methods, not notebooks/grading")
     args = parser.parse_args(argv)
 
