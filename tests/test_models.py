@@ -10,9 +10,8 @@ import torch
 
 from coursekit import models
 from coursekit.models import STANDIN_NOTICE, WeightsUnavailableError, load_resnet18, load_vit
+from course_copy import ROOT
 from tools.standin_weights import resnet18_checkpoint_path
-
-from conftest import ROOT
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """Test session set-up: the course folder on sys.path and stand-in weights in the libraries' caches.
 
+At the course root, so that it applies to every test run: `pytest`, `pytest tests/...` and
+`pytest solutions/<assignment>` (nbval) alike.
+
 No test downloads anything. The real loading code runs against deterministic
 stand-in weights written by tools/standin_weights.py into .cache/standin/, which
 TORCH_HOME and HF_HOME point at for this process and every kernel it starts.
@@ -10,7 +13,7 @@ from pathlib import Path
 
 import matplotlib
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 STANDIN_CACHE = ROOT / ".cache" / "standin"
 sys.path.insert(0, str(ROOT))
 matplotlib.use("Agg")
