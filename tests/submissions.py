@@ -172,6 +172,12 @@ class Student:
     raw: Optional[str] = None                             # the file's text, instead of a notebook
     extra_files: dict = field(default_factory=dict)       # other files submitted beside the notebook
     earlier: Optional["Student"] = None                   # a first attempt, in an earlier LMS download
+    notebook_name: Optional[str] = None                   # the name the student saved the notebook under
+
+    @property
+    def gradable(self):
+        """Whether nbgrader can grade it at all (a valid notebook under the released name)."""
+        return self.raw is None and self.notebook_name is None
 
     @property
     def id(self):
@@ -289,6 +295,7 @@ def generic_students():
                 loses=frozenset(["compute_cam"])),
         Student("cheat_call_time", answers={"top_class_cams": table["top_class_cams"].wrong + CALL_TIME_CHEAT},
                 loses=frozenset(["top_class_cams"])),
+        Student("renamed", notebook_name="01_cam (1)", loses=frozenset(table)),
         Student("broken_json", raw='{"cells": [{"cell_type": "code", "source": "x = 1"', loses=frozenset(table)),
         Student("shadowing", extra_files={"utils.py": SHADOW_MODULE, "torch.py": SHADOW_MODULE,
                                           "coursekit/__init__.py": SHADOW_MODULE}),

@@ -33,8 +33,8 @@ def students(assignment):
 CASES = [(a, s) for a in assignments() for s in students(a)]
 
 
-def lms_name(assignment, student, time):
-    return f"{assignment}_{student}_attempt_{time}_{assignment}.ipynb"
+def lms_name(assignment, student, time, notebook=None):
+    return f"{assignment}_{student}_attempt_{time}_{notebook or assignment}.ipynb"
 
 
 def notebook_text(released, assignment, student):
@@ -57,7 +57,8 @@ def deliver(course, assignment, table, downloads):
             first[lms_name(assignment, student.id, FIRST)] = notebook_text(released, assignment, student.earlier)
             second[lms_name(assignment, student.id, SECOND)] = notebook_text(released, assignment, student)
         else:
-            first[lms_name(assignment, student.id, FIRST)] = notebook_text(released, assignment, student)
+            first[lms_name(assignment, student.id, FIRST, student.notebook_name)] = \
+                notebook_text(released, assignment, student)
     for number, files in enumerate((first, second), 1):
         if files:
             download = downloads / f"download_{number}.zip"
@@ -119,7 +120,7 @@ def test_each_test_cell_scores_as_expected(graded, assignment, student):
     expected = expected_scores(assignment, student)
     scores = {name: score for name, (score, _) in result.cells[student.id].items()}
     assert scores == expected
-    if student.raw is None:
+    if student.gradable:
         assert not any(manual for _, manual in result.cells[student.id].values()), "left for manual grading"
     assert result.totals[student.id] == sum(expected.values())
 
@@ -128,8 +129,9 @@ def test_each_test_cell_scores_as_expected(graded, assignment, student):
 def test_only_broken_submissions_are_reported(graded, assignment):
     problems = graded(assignment).problems
     if assignment == GENERIC_ASSIGNMENT:
-        assert set(problems) == {"broken-json"}
+        assert set(problems) == {"broken-json", "renamed"}
         assert "is not a valid notebook" in problems["broken-json"]
+        assert "no 01_cam.ipynb" in problems["renamed"] and "it has 01_cam (1).ipynb: rename it" in problems["renamed"]
     else:
         assert problems == {}
 
@@ -182,7 +184,7 @@ def test_feedback_never_shows_hidden_test_code(course, graded, assignment):
     nbgrader(course, "generate_feedback", assignment, "--force")
     for student in students(assignment):
         page = course / "feedback" / student.id / assignment / f"{assignment}.html"
-        if student.raw is not None:
+        if not student.gradable:
             assert not page.exists()
             continue
         text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))

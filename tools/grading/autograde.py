@@ -1,7 +1,8 @@
 """`make autograde A=<assignment>`: grade every submission of an assignment in the sandbox, with progress.
 
-Each submitted notebook is read first, so one that is not a valid notebook is reported by
-name (nbgrader gives it 0 and goes on). The assignment is recorded in the gradebook if it
+Each submission is looked at first, so a notebook that is not valid JSON, or one saved under
+another name than the released one ("01_cam (1).ipynb"), is reported by name with what to do
+(nbgrader gives it 0 and goes on). The assignment is recorded in the gradebook if it
 is not there yet. One `nbgrader autograde --force` run grades all students (each in its own
 sandboxed kernel, see execute.py) while this prints a line as each student starts; the run's
 full log goes to logs/autograde_<assignment>.log. A table of scores ends the run.
@@ -28,17 +29,26 @@ def submissions(course, assignment):
     return sorted(p.parent.name for p in (Path(course) / "submitted").glob(f"*/{assignment}") if p.is_dir())
 
 
+def released_notebooks(course, assignment):
+    """The notebook file names the assignment hands out (those nbgrader grades)."""
+    return sorted(p.name for p in (Path(course) / "solutions" / assignment).glob("*.ipynb"))
+
+
 def unreadable(course, assignment, student):
-    """Why a student's submission cannot be graded (not a notebook, none submitted), or None."""
+    """Why a student's submission cannot be graded (not a notebook, renamed, none submitted), or None."""
     folder = Path(course) / "submitted" / student / assignment
     notebooks = sorted(folder.glob("*.ipynb"))
-    if not notebooks:
-        return f"no notebook in {folder}"
     for path in notebooks:
         try:
             nbformat.read(path, as_version=4)
         except Exception as error:  # nbformat raises JSON, validation and encoding errors alike
             return f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error).splitlines()[0]})"
+    submitted = {path.name for path in notebooks}
+    missing = [name for name in released_notebooks(course, assignment) if name not in submitted]
+    if missing:
+        others = sorted(submitted.difference(released_notebooks(course, assignment)))
+        fix = f"; it has {', '.join(others)}: rename it in {folder} and autograde again" if others else ""
+        return f"no {', '.join(missing)} in {folder}{fix}"
     return None
 
 
