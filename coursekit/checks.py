@@ -5,6 +5,7 @@ then the same in English, naming what was expected and what came instead:
 "wrong shape: expected (7, 7), got (1, 7, 7)" rather than a bare AssertionError.
 """
 import operator
+import sys
 from contextlib import contextmanager
 
 import torch
@@ -152,29 +153,38 @@ def refusing_reference(answer, module, name):
     coursekit.explainers holds the answers of earlier exercises for later notebooks;
     an exercise answered by calling or subclassing them has not been done. The
     reference is looked for in the answer, its base classes and the globals its
-    code names (`module.name` counts, other attributes of the module do not), and
-    replaced by a trap while the block runs.
+    code names (`module.name` counts, and so does the name in the module that
+    defines it; other attributes do not), and replaced by a trap in both modules
+    while the block runs. In a student's release the reference of the current
+    exercise is not shipped at all: then there is nothing to refuse.
     """
-    reference = getattr(module, name)
-    if _refers_to(answer, reference, module, name):
+    reference = getattr(module, name, None)
+    if reference is None:
+        yield
+        return
+    modules = [module, sys.modules[reference.__module__]]
+    if _refers_to(answer, reference, modules, name):
         _refuse(module, name)
 
     def trap(*args, **kwargs):
         _refuse(module, name)
 
-    setattr(module, name, trap)
+    for place in modules:
+        setattr(place, name, trap)
     try:
         yield
     finally:
-        setattr(module, name, reference)
+        for place in modules:
+            setattr(place, name, reference)
 
 
-def _refers_to(answer, reference, module, name):
+def _refers_to(answer, reference, modules, name):
     """Whether the answer is or extends the reference, or its code names it (directly or as `module.name`)."""
     if _is_or_extends(answer, reference):
         return True
     for names, values in _globals_used(answer):
-        if any(_is_or_extends(value, reference) or (value is module and name in names) for value in values):
+        if any(_is_or_extends(value, reference) or (any(value is m for m in modules) and name in names)
+               for value in values):
             return True
     return False
 

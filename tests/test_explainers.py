@@ -1,8 +1,12 @@
 """The shared explainers that later notebooks import, and the guard that keeps them out of the exercises."""
+import types
+
 import pytest
 import torch
 
 from cam_reference import cam_by_stages
+import coursekit.answers.cam
+import coursekit.answers.cam as cam_answer
 from coursekit import checks, explainers
 from coursekit.hooks import count_hooks
 from coursekit.images import preprocess_image
@@ -33,7 +37,11 @@ def delegating_cam(model, image, target_class):
     return explainers.compute_cam(model, image, target_class)
 
 
-@pytest.mark.parametrize("answer", [explainers.compute_cam, delegating_cam])
+def cam_through_its_defining_module(model, image, target_class):
+    return cam_answer.compute_cam(model, image, target_class)
+
+
+@pytest.mark.parametrize("answer", [explainers.compute_cam, delegating_cam, cam_through_its_defining_module])
 def test_refusing_reference_rejects_answers_that_are_or_name_the_reference(answer):
     with pytest.raises(AssertionError, match="implement this exercise yourself"):
         with checks.refusing_reference(answer, explainers, "compute_cam"):
@@ -48,7 +56,24 @@ def test_refusing_reference_traps_a_call_made_through_an_import_inside_the_answe
     with pytest.raises(AssertionError, match="implement this exercise yourself"):
         with checks.refusing_reference(imports_inside, explainers, "compute_cam"):
             imports_inside(*resnet_and_image, 1)
-    assert explainers.compute_cam.__module__ == "coursekit.explainers", "the reference must be restored"
+    assert explainers.compute_cam.__module__ == "coursekit.answers.cam", "the reference must be restored"
+
+
+def test_refusing_reference_traps_a_call_through_the_module_that_defines_the_reference(resnet_and_image):
+    def through_the_package(model, image, target_class):
+        return coursekit.answers.cam.compute_cam(model, image, target_class)
+
+    with pytest.raises(AssertionError, match="implement this exercise yourself"):
+        with checks.refusing_reference(through_the_package, explainers, "compute_cam"):
+            through_the_package(*resnet_and_image, 1)
+    assert coursekit.answers.cam.compute_cam is explainers.compute_cam, "the reference must be restored"
+
+
+def test_refusing_reference_has_nothing_to_refuse_when_the_reference_is_not_shipped():
+    """A student's release of an assignment does not ship that assignment's answer."""
+    without_the_answer = types.ModuleType("coursekit.explainers")
+    with checks.refusing_reference(own_cam, without_the_answer, "compute_cam"):
+        assert own_cam(None, None, 0).shape == (7, 7)
 
 
 def test_refusing_reference_lets_an_own_answer_through():

@@ -4,7 +4,8 @@
 the gradebook holds the tests that autograding restores. Each zip holds the notebook under
 notebooks/<assignment>/ with what it needs beside it (utils.py, ImageNet_utils.py, coursekit/,
 resources/, requirements.txt), so a student unzips it and opens the notebook as in the
-repository; nothing from solutions/ goes in. The zips are byte-identical run to run.
+repository; nothing from solutions/ goes in, and of coursekit/answers/ only the answers of
+earlier assignments (which its notebook may build on), never those of this one or later. The zips are byte-identical run to run.
 With --exchange DIR, `nbgrader release_assignment` also publishes to a JupyterHub exchange.
 """
 import argparse
@@ -12,6 +13,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from coursekit.answers import BY_ASSIGNMENT
 from tools.grading.course import ROOT, assignments, nbgrader
 
 SUPPORT_FILES = ("utils.py", "ImageNet_utils.py", "coursekit", "resources", "requirements.txt")
@@ -19,13 +21,20 @@ SKIPPED = ("__pycache__", ".ipynb_checkpoints")
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 
+def withheld_answers(assignment):
+    """Paths of the answer modules of `assignment` and every later one (coursekit/answers/)."""
+    order = list(BY_ASSIGNMENT)
+    from_here = order[order.index(assignment):] if assignment in order else []
+    return {Path("coursekit", "answers", f"{BY_ASSIGNMENT[name]}.py") for name in from_here}
+
+
 def release_files(course, assignment):
     """Paths (relative to the course) that go into an assignment's zip, sorted."""
     course = Path(course)
     roots = [course / "notebooks" / assignment, *(course / name for name in SUPPORT_FILES)]
-    files = [path for root in roots for path in ([root] if root.is_file() else root.rglob("*"))
+    files = [path.relative_to(course) for root in roots for path in ([root] if root.is_file() else root.rglob("*"))
              if path.is_file() and not any(part in SKIPPED for part in path.parts)]
-    return sorted(path.relative_to(course) for path in files)
+    return sorted(set(files) - withheld_answers(assignment))
 
 
 def write_zip(course, assignment, destination):
