@@ -43,10 +43,10 @@ def unreadable(course, assignment, student):
             nbformat.read(path, as_version=4)
         except Exception as error:  # nbformat raises JSON, validation and encoding errors alike
             return f"{path.name} is not a valid notebook ({type(error).__name__}: {str(error).splitlines()[0]})"
-    submitted = {path.name for path in notebooks}
-    missing = [name for name in released_notebooks(course, assignment) if name not in submitted]
+    submitted, released = {path.name for path in notebooks}, released_notebooks(course, assignment)
+    missing = [name for name in released if name not in submitted]
     if missing:
-        others = sorted(submitted.difference(released_notebooks(course, assignment)))
+        others = sorted(submitted.difference(released))
         fix = f"; it has {', '.join(others)}: rename it in {folder} and autograde again" if others else ""
         return f"no {', '.join(missing)} in {folder}{fix}"
     return None

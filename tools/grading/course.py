@@ -5,10 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from coursekit.paths import COURSE_ROOT as ROOT
+
 # What nbgrader and the notebooks need from the course folder (not notebooks/, caches or .git).
 COURSE_FILES = ("nbgrader_config.py", "utils.py", "ImageNet_utils.py", "requirements.txt", "coursekit", "resources",
                 "solutions", "tools")
+NOT_COURSE_FILES = ("__pycache__", ".ipynb_checkpoints")  # made by Python and Jupyter, never copied or shipped
 
 
 def assignments(course=ROOT):
@@ -24,17 +26,16 @@ def copy_course(destination):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, destination / name,
-                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+                            ignore=shutil.ignore_patterns(*NOT_COURSE_FILES))
         else:
             shutil.copy2(source, destination / name)
     return destination
 
 
-def nbgrader(course, *args, env_update=None, **kwargs):
-    """Run `nbgrader ARGS` in `course` and wait; `env_update` adds environment variables, and the
-    other keyword arguments go to subprocess.run."""
+def nbgrader(course, *args, **kwargs):
+    """Run `nbgrader ARGS` in `course` and wait; keyword arguments go to subprocess.run."""
     command, env = _command(args)
-    return subprocess.run(command, cwd=course, env={**env, **(env_update or {})}, text=True, **kwargs)
+    return subprocess.run(command, cwd=course, env=env, text=True, **kwargs)
 
 
 def start_nbgrader(course, *args):

@@ -14,10 +14,9 @@ import zipfile
 from pathlib import Path
 
 from coursekit.answers import BY_ASSIGNMENT
-from tools.grading.course import ROOT, assignments, nbgrader
+from tools.grading.course import NOT_COURSE_FILES, ROOT, assignments, nbgrader
 
 SUPPORT_FILES = ("utils.py", "ImageNet_utils.py", "coursekit", "resources", "requirements.txt")
-SKIPPED = ("__pycache__", ".ipynb_checkpoints")
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 
@@ -33,7 +32,7 @@ def release_files(course, assignment):
     course = Path(course)
     roots = [course / "notebooks" / assignment, *(course / name for name in SUPPORT_FILES)]
     files = [path.relative_to(course) for root in roots for path in ([root] if root.is_file() else root.rglob("*"))
-             if path.is_file() and not any(part in SKIPPED for part in path.parts)]
+             if path.is_file() and not any(part in NOT_COURSE_FILES for part in path.parts)]
     return sorted(set(files) - withheld_answers(assignment))
 
 
