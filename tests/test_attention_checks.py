@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import ViTConfig, ViTForImageClassification
 
-from attention_reference import cls_attention_maps, entropy
+from tools.references.attention import cls_attention_maps, entropy
 from coursekit import checks_attention, explainers
 from coursekit.vit import expect_layer_attentions, vit_attentions
 from notebook_cells import run_cell, solution_namespace

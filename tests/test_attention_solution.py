@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from attention_reference import cls_attention_maps, entropy
+from tools.references.attention import cls_attention_maps, entropy
 from coursekit import explainers
 from coursekit.vit import vit_attentions
 from notebook_cells import solution_namespace

@@ -1,14 +1,15 @@
 """Notebook 01's solution agrees with independent references for many images, classes and weights."""
 import pytest
 import torch
-from torchvision.models import resnet18
 
-from cam_reference import cam_by_gradients, cam_by_stages
 from coursekit.hooks import count_hooks
 from coursekit.images import preprocess_image
 from coursekit.models import load_resnet18
 from coursekit.paths import resource_path
 from notebook_cells import solution_namespace
+from resnet_cases import MODELS, seeded_resnet
+from tools.references.cam import cam_by_stages
+from tools.references.libraries import cam_by_gradients
 
 IMAGES = ["chelsea.png", "coffee.png", "rocket.jpg", "grace_hopper.jpg"]
 
@@ -18,15 +19,6 @@ def solution():
     return solution_namespace("01_cam", "compute_cam", "top_class_cams")
 
 
-def seeded_resnet(seed):
-    """A ResNet18 with another deterministic random initialisation (fc bias included)."""
-    torch.manual_seed(seed)
-    model = resnet18(weights=None)
-    torch.nn.init.normal_(model.fc.bias, std=0.5)
-    return model.eval()
-
-
-MODELS = {"standin": load_resnet18, "seed1": lambda: seeded_resnet(1), "seed2": lambda: seeded_resnet(2)}
 
 
 @pytest.mark.parametrize("weights", MODELS)

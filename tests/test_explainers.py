@@ -4,7 +4,7 @@ import types
 import pytest
 import torch
 
-from cam_reference import cam_by_stages
+from tools.references.cam import cam_by_stages
 import coursekit.answers.cam
 import coursekit.answers.cam as cam_answer
 from coursekit import checks, explainers
@@ -12,8 +12,8 @@ from coursekit.hooks import count_hooks
 from coursekit.images import preprocess_image
 from coursekit.models import load_resnet18
 from coursekit.paths import resource_path
-from gradcam_reference import LAYERS, expect_matches_references
-from test_cam_solution import MODELS
+from gradcam_cases import LAYERS, expect_matches_references
+from resnet_cases import MODELS
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,13 @@
 import pytest
 import torch
 
-from cam_reference import cam_by_stages
+from tools.references.cam import cam_by_stages
 from coursekit.hooks import count_hooks
 from coursekit.images import preprocess_image
 from coursekit.paths import resource_path
-from gradcam_reference import LAYERS, captum_gradcam, expect_matches_references, expect_same_map, two_classes
+from gradcam_cases import LAYERS, captum_gradcam, expect_matches_references, expect_same_map, two_classes
 from notebook_cells import solution_namespace
-from test_cam_solution import MODELS
+from resnet_cases import MODELS
 
 
 @pytest.fixture(scope="module")

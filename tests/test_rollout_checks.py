@@ -2,7 +2,7 @@
 
 Each answer is fed to the visible check cell and to the hidden test cell exactly as they
 stand in the solution notebook. The toy numbers written into coursekit/checks_rollout.py are
-recomputed here with the independent implementation in rollout_reference.py.
+recomputed here with the independent implementation in tools/references/rollout.py.
 """
 import re
 
@@ -13,7 +13,7 @@ import torch
 from coursekit import checks_rollout, explainers
 from coursekit.vit import vit_attentions
 from notebook_cells import run_cell, solution_namespace
-from rollout_reference import FUSIONS, residual_step, rollout_map
+from tools.references.rollout import FUSIONS, residual_step, rollout_map
 
 ASSIGNMENT = "04_attention_rollout"
 

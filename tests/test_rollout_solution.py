@@ -1,5 +1,5 @@
 """Notebook 04's solution and the shared coursekit.explainers.compute_attention_rollout agree with the
-paper's definition (rollout_reference.py) for mean, max and min fusion, on the stand-in ViT and on
+paper's definition (tools/references/rollout.py) for mean, max and min fusion, on the stand-in ViT and on
 random attentions of other sizes; the reference itself agrees with a sum over attention-graph paths."""
 import itertools
 
@@ -10,7 +10,7 @@ import torch
 from coursekit import checks_rollout, explainers
 from coursekit.vit import vit_attentions
 from notebook_cells import solution_namespace
-from rollout_reference import FUSIONS, as_numpy_heads, residual_step, rollout_map, rollout_matrix
+from tools.references.rollout import FUSIONS, as_numpy_heads, residual_step, rollout_map, rollout_matrix
 
 RATIOS = (0.0, 0.3, 0.9)
 

@@ -4,14 +4,13 @@
 and 04 import). Each comparison times its contenders in one round-robin run
 (timing.median_seconds) on the same model and input.
 """
-import sys
-
 import torch
 
 from coursekit import explainers
 from coursekit.images import preprocess_image, preprocess_image_vit
 from coursekit.models import load_resnet18, load_vit
-from coursekit.paths import COURSE_ROOT, resource_path
+from coursekit.paths import resource_path
+from tools.references.rollout import rollout_map
 
 IMAGE = "chelsea.png"
 
@@ -63,17 +62,10 @@ def resnet_rows(measure):
     ]
 
 
-def _paper_rollout():
-    """The tests' NumPy implementation of rollout written from the paper's definition (tests/rollout_reference.py)."""
-    sys.path.insert(0, str(COURSE_ROOT / "tests"))
-    from rollout_reference import rollout_map
-    return rollout_map
-
-
 def vit_rows(measure):
     """Attention maps and rollout (each including the forward that returns the attentions) against
-    the eager ViT forward alone, and rollout alone against an implementation of the paper's definition."""
-    paper_rollout = _paper_rollout()
+    the eager ViT forward alone, and rollout alone against an implementation of the paper's definition
+    (tools/references/rollout.py)."""
     model, processor = load_vit()
     pixels = preprocess_image_vit(resource_path(IMAGE), processor)["pixel_values"]
 
@@ -87,7 +79,7 @@ def vit_rows(measure):
         "attention maps": lambda: explainers.obtain_attention_maps(forward(True).attentions),
         "rollout": lambda: explainers.compute_attention_rollout(forward(True).attentions),
         "rollout only": lambda: explainers.compute_attention_rollout(attentions),
-        "paper rollout only": lambda: paper_rollout(attentions),
+        "paper rollout only": lambda: rollout_map(attentions),
     })
     return [
         _row("attention maps", "attention maps", "ViT forward", times),
