@@ -27,7 +27,7 @@ def notebook_runs(scratch):
 
 def autograde_run(scratch):
     """`make autograde` of every assignment for one student who submitted the reference answers,
-    in a copy of the course (sandbox and guard included, as an instructor runs it)."""
+    in a copy of the course (sandbox and host-side verdict included, as an instructor runs it)."""
     folder = course.copy_course(scratch / "course")
     for assignment in course.assignments(folder):
         course.nbgrader(folder, "generate_assignment", assignment, "--force", "--log-level=WARN",

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from coursekit.paths import COURSE_ROOT as ROOT
 
+# What a student of an assignment gets beside the notebook: its release zip, and all a grading kernel sees
+# of the course (minus the answers of that assignment and later ones: release.support_files).
+SHIPPED_FILES = ("utils.py", "ImageNet_utils.py", "coursekit", "resources", "requirements.txt")
 # What nbgrader and the notebooks need from the course folder (not notebooks/, caches or .git).
-COURSE_FILES = ("nbgrader_config.py", "utils.py", "ImageNet_utils.py", "requirements.txt", "coursekit", "resources",
-                "solutions", "tools")
+COURSE_FILES = (*SHIPPED_FILES, "nbgrader_config.py", "solutions", "tools")
 NOT_COURSE_FILES = ("__pycache__", ".ipynb_checkpoints")  # made by Python and Jupyter, never copied or shipped
 
 
@@ -38,10 +40,12 @@ def nbgrader(course, *args, **kwargs):
     return subprocess.run(command, cwd=course, env=env, text=True, **kwargs)
 
 
-def start_nbgrader(course, *args):
-    """Start `nbgrader ARGS` in `course`; its output (stderr included) is read from .stdout as text."""
+def start_nbgrader(course, *args, environment=None, new_session=False):
+    """Start `nbgrader ARGS` in `course` (with more `environment` variables, in a new session if asked);
+    its output (stderr included) is read from .stdout as text."""
     command, env = _command(args)
-    return subprocess.Popen(command, cwd=course, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(command, cwd=course, env={**env, **(environment or {})}, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=new_session)
 
 
 def _command(args):

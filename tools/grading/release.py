@@ -14,9 +14,8 @@ import zipfile
 from pathlib import Path
 
 from coursekit.answers import BY_ASSIGNMENT
-from tools.grading.course import NOT_COURSE_FILES, ROOT, assignments, nbgrader
+from tools.grading.course import NOT_COURSE_FILES, ROOT, SHIPPED_FILES, assignments, nbgrader
 
-SUPPORT_FILES = ("utils.py", "ImageNet_utils.py", "coursekit", "resources", "requirements.txt")
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 
@@ -27,13 +26,24 @@ def withheld_answers(assignment):
     return {Path("coursekit", "answers", f"{BY_ASSIGNMENT[name]}.py") for name in from_here}
 
 
+def _files(course, roots):
+    """The files under `roots` (files or folders in the course), relative to the course."""
+    return {path.relative_to(course) for root in roots for path in ([root] if root.is_file() else root.rglob("*"))
+            if path.is_file() and not any(part in NOT_COURSE_FILES for part in path.parts)}
+
+
+def support_files(course, assignment, withhold_answers=True):
+    """Paths (relative to the course) a student of `assignment` gets beside the notebook, sorted: the
+    shared course files, without the answers of this assignment and later ones (unless told otherwise)."""
+    course = Path(course)
+    files = _files(course, [course / name for name in SHIPPED_FILES])
+    return sorted(files - withheld_answers(assignment) if withhold_answers else files)
+
+
 def release_files(course, assignment):
     """Paths (relative to the course) that go into an assignment's zip, sorted."""
     course = Path(course)
-    roots = [course / "notebooks" / assignment, *(course / name for name in SUPPORT_FILES)]
-    files = [path.relative_to(course) for root in roots for path in ([root] if root.is_file() else root.rglob("*"))
-             if path.is_file() and not any(part in NOT_COURSE_FILES for part in path.parts)]
-    return sorted(set(files) - withheld_answers(assignment))
+    return sorted(_files(course, [course / "notebooks" / assignment]) | set(support_files(course, assignment)))
 
 
 def write_zip(course, assignment, destination):

@@ -1,15 +1,19 @@
-"""The grading kernel's sandbox: bubblewrap shows student code only what a notebook needs.
+"""The grading kernel's sandbox: bubblewrap shows student code only what a notebook needs, within bounds.
 
-Inside, the kernel sees read-only: the system's programs and libraries, this Python and
-its packages, the model caches, the course's shared files (utils.py, ImageNet_utils.py,
-coursekit/, resources/) and, in its notebook folder, only the files the assignment ships.
-It gets a private /tmp, no network, its own process list, a cleared environment, no
-capabilities, and limits on memory, CPU time and file size. solutions/, gradebook.db,
-nbgrader's log, other submissions, .git and the home folder do not exist in there.
+Inside, the kernel sees read-only: the system's programs and libraries, this Python and its
+packages, and what execute.py chooses: the model files (not the rest of the model caches: no
+tokens) and a view of the course (the files a student of the assignment was given, and in the
+notebook folder only the files the assignment ships). It gets a /tmp and a /dev/shm of bounded
+size, no network, its own process list, a cleared environment, no capabilities, and limits on
+address space (kernel.py), CPU time and file size. solutions/, gradebook.db, nbgrader's log,
+other submissions, .git and the home folder do not exist in there.
+
+The kernel's sockets live in its own /tmp; nbgrader reaches them from outside through
+/proc/<pid>/root (execute.py), so nothing the kernel writes lands on the grader's disk.
 
 nbgrader starts each grading kernel as `python sandbox.py <connection file> [kernel options]`
-(execute.py says so and passes the settings below in the environment); this module then
-replaces itself with bwrap running guard.py, which starts the kernel.
+with the settings (execute.py) in the environment variable SETTINGS; this module then replaces
+itself with bwrap running kernel.py, which starts the kernel.
 """
 import json
 import os
@@ -20,15 +24,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-SHARED_COURSE_FILES = ("utils.py", "ImageNet_utils.py", "coursekit", "resources")
 SYSTEM_PATHS = ("/usr", "/bin", "/lib", "/lib32", "/lib64", "/sbin", "/etc/ld.so.cache", "/etc/ld.so.conf",
                 "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/fonts", "/etc/localtime")
-GUARD = Path(__file__).resolve().with_name("guard.py")
-# Settings from execute.py (environment variables of the launcher, not of the kernel).
-MEMORY, CPU = "XAI_SANDBOX_MEMORY", "XAI_SANDBOX_CPU"
-FILES, CONNECTION_DIR = "XAI_SANDBOX_FILES", "XAI_SANDBOX_CONNECTION_DIR"
-# Handed to the kernel: which cells are tests (for guard.py), and what nbgrader tells notebooks.
-PASSED_ENV = ("XAI_GRADING_TEST_CELLS", "NBGRADER_EXECUTION")
+KERNEL = Path(__file__).resolve().with_name("kernel.py")
+SETTINGS = "XAI_SANDBOX_SETTINGS"  # execute.py -> this launcher, a JSON object (see main)
+INSIDE_IP = "/tmp/kernel-ipc"       # the kernel's socket paths inside: <INSIDE_IP>-<port>
+INSIDE_CONNECTION_FILE = "/tmp/kernel.json"
+VIT_REPOSITORY = "models--google--vit-base-patch16-224"
+SHM_SIZE = 64 * 2**20
 FILE_SIZE_LIMIT = 256 * 2**20
 
 
@@ -58,11 +61,19 @@ def course_root(folder):
     raise SandboxUnavailable(f"no course folder (utils.py and resources/) above {folder}")
 
 
-def model_caches():
-    """Where torchvision and Hugging Face keep downloaded weights (set the same way inside)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return {"TORCH_HOME": Path(os.environ.get("TORCH_HOME", cache / "torch")),
-            "HF_HOME": Path(os.environ.get("HF_HOME", cache / "huggingface"))}
+def model_view():
+    """{variable: value} pointing the libraries at their caches, and the paths of the model files in them.
+
+    Only the models the course loads are shown: a cache folder may hold other things (a Hugging Face token).
+    (Called by the grader, which has torch loaded already; the launcher never imports torch.)
+    """
+    import torch.hub
+    from huggingface_hub import constants
+
+    torch_hub, hf_hub = Path(torch.hub.get_dir()), Path(constants.HF_HUB_CACHE)
+    environment = {"TORCH_HOME": str(torch_hub.parent), "HF_HOME": str(Path(constants.HF_HOME)),
+                   "HF_HUB_CACHE": str(hf_hub)}
+    return environment, [torch_hub / "checkpoints", hf_hub / VIT_REPOSITORY]
 
 
 def python_paths(course):
@@ -83,48 +94,44 @@ def _read_only(path):
     return ["--ro-bind-try", path, path]
 
 
-def bwrap_arguments(folder, visible_files, writable=()):
-    """bwrap options for a process whose working folder is `folder` (a notebook's folder).
+def _tmpfs(path, size):
+    """A tmpfs at `path` holding at most `size` bytes (0: as much as the kernel allows, half the memory)."""
+    return [*(["--size", str(size)] if size else []), "--tmpfs", path]
 
-    `visible_files` are the names, relative to `folder`, that the process may read there;
-    `writable` folders are shared read-write (the kernel's connection files).
+
+def bwrap_arguments(folder, view, tmp_size, environment=None):
+    """bwrap options for a process working in `folder` (a notebook's folder) that sees the paths in `view`.
+
+    `view` lists absolute paths (files or folders) shown read-only at the same place; `tmp_size`
+    bounds /tmp; `environment` adds variables to the cleared environment.
     """
     folder = Path(folder).resolve()
-    course = course_root(folder)
     arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                 "--uid", "1000", "--gid", "1000", "--hostname", "grading",
-                 "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--clearenv"]
-    for path in (*SYSTEM_PATHS, *python_paths(course)):
+                 "--uid", "1000", "--gid", "1000", "--hostname", "grading", "--proc", "/proc", "--dev", "/dev",
+                 *_tmpfs("/dev/shm", SHM_SIZE), *_tmpfs("/tmp", tmp_size), "--clearenv"]
+    for path in (*SYSTEM_PATHS, *python_paths(course_root(folder)), *view):
         arguments += _read_only(path)
-    for variable, path in model_caches().items():
-        arguments += _read_only(path) + ["--setenv", variable, str(path)]
-    for name in SHARED_COURSE_FILES:
-        arguments += _read_only(course / name)
     arguments += ["--dir", str(folder)]
-    for name in visible_files:
-        arguments += _read_only(folder / name)
-    for path in writable:
-        arguments += ["--bind", str(path), str(path)]
-    arguments += _read_only(GUARD)
-    environment = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-                   "LANG": "C.UTF-8", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1",
-                   "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "XAI_COURSE_ROOT": str(course),
-                   **{name: os.environ[name] for name in PASSED_ENV if name in os.environ}}
-    for name, value in environment.items():
+    variables = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+                 "LANG": "C.UTF-8", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1",
+                 "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MALLOC_ARENA_MAX": "2",
+                 **(environment or {})}
+    for name, value in variables.items():
         arguments += ["--setenv", name, value]
-    return arguments + ["--remount-ro", "/", "--chdir", str(folder)]
+    return arguments + ["--remount-ro", "/", "--remount-ro", "/dev", "--chdir", str(folder)]
 
 
-def limit_resources(memory_bytes, cpu_seconds):
-    """Limit this process and what it starts: data memory, CPU seconds (then killed), file size."""
-    resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
+def limit_resources(cpu_seconds, data_bytes=0):
+    """Limit this process and what it starts: CPU seconds (then killed), file size, and data memory if given."""
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+    if data_bytes:
+        resource.setrlimit(resource.RLIMIT_DATA, (data_bytes, data_bytes))
 
 
-def sandboxed(command, folder, visible_files, writable=()):
-    """The command line that runs `command` in the sandbox (limit_resources applies the limits)."""
-    return [find_bwrap(), *bwrap_arguments(folder, visible_files, writable), "--", *command]
+def sandboxed(command, folder, view, tmp_size=0, environment=None, extra=()):
+    """The command line that runs `command` in the sandbox; `extra` bwrap options go before it."""
+    return [find_bwrap(), *bwrap_arguments(folder, view, tmp_size, environment), *extra, "--", *command]
 
 
 def check(course):
@@ -138,11 +145,35 @@ def check(course):
             "bubblewrap (`sudo apt install bubblewrap`), which AppArmor allows them.")
 
 
+def _inherited_pipe(text):
+    """The read end of a pipe holding `text`, open in the process that execs bwrap."""
+    read, write = os.pipe()
+    os.write(write, text.encode())
+    os.close(write)
+    os.set_inheritable(read, True)
+    return read
+
+
 def main(argv):
-    """Kernel launcher: argv is the connection file, then the kernel's options."""
-    command = sandboxed([sys.executable, str(GUARD), "-f", *argv], os.getcwd(),
-                        json.loads(os.environ[FILES]), writable=[os.environ[CONNECTION_DIR]])
-    limit_resources(int(os.environ[MEMORY]), int(os.environ[CPU]))
+    """Kernel launcher: argv is the host's connection file, then the kernel's options.
+
+    SETTINGS holds: folder, view, environment (for the kernel), tmp_size, cpu, memory (the
+    address-space budget), count_shared_memory (False: limit data memory only, as before the
+    address-space bound) and info_file (where bwrap writes the sandbox's process id).
+    """
+    settings = json.loads(os.environ[SETTINGS])
+    with open(argv[0]) as file:
+        connection = {**json.load(file), "ip": INSIDE_IP}
+    info = os.open(settings["info_file"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.set_inheritable(info, True)
+    environment = dict(settings["environment"])
+    if settings["count_shared_memory"]:
+        environment["XAI_KERNEL_ADDRESS_SPACE"] = str(settings["memory"])
+    extra = ["--bind-data", str(_inherited_pipe(json.dumps(connection))), INSIDE_CONNECTION_FILE,
+             "--info-fd", str(info)]
+    command = sandboxed([sys.executable, str(KERNEL), "-f", INSIDE_CONNECTION_FILE, *argv[1:]],
+                        settings["folder"], [*settings["view"], str(KERNEL)], settings["tmp_size"], environment, extra)
+    limit_resources(settings["cpu"], 0 if settings["count_shared_memory"] else settings["memory"])
     os.execv(command[0], command)
 
 

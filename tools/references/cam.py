@@ -15,9 +15,14 @@ def resnet_features(model, image):
     return x[0]
 
 
-def cam_by_stages(model, image, target_class):
-    """M_c = sum_k w_k^c f_k as a tensordot over the channel axis, float64."""
+def cams_by_stages(model, image, target_classes):
+    """M_c = sum_k w_k^c f_k for each class c, as a tensordot over the channel axis: (classes, h, w), float64."""
     features = resnet_features(model, image).double()
-    weights = model.fc.weight.detach()[target_class].double()
+    weights = model.fc.weight.detach()[list(target_classes)].double()
     return torch.tensordot(weights, features, dims=1)
+
+
+def cam_by_stages(model, image, target_class):
+    """M_c of one class (h, w), float64."""
+    return cams_by_stages(model, image, [target_class])[0]
 

@@ -1,0 +1,270 @@
+"""Hidden tests, the half that runs in the student's kernel: call the student's code on the grader's
+inputs and hand back what it returned, as plain data.
+
+A graded notebook runs in the student's kernel, where the student's code can change anything:
+hooks, the display, exceptions, torch itself. So nothing decided there counts. A hidden-test cell
+only calls `run_hidden_test(grade_id, name=function, ...)`: the probe for that test calls the
+student's functions on the inputs the grader chose for this grading (the challenge, given in the
+environment variable CHALLENGE_VARIABLE) and publishes each result as one display output of type
+RESULT_MIME. After the notebook has run, the grader reads those outputs outside the kernel,
+computes the answers with its own code and the same weights (tools/grading/hidden/), and sets the
+cell's score (tools/grading/verdict.py). Forging the data would mean computing the right answer.
+
+Outside grading (the instructor's notebooks in solutions/, which CI executes) the same call checks
+itself in this kernel with the grader's code, so that the hidden tests visibly pass or fail there.
+
+The inputs are built here from the challenge's short description (a course picture, flipped or
+not, plus seeded noise; seeded random attentions), so that the grader builds the same tensors.
+"""
+import base64
+import json
+import operator
+import os
+
+import numpy as np
+import torch
+
+from coursekit.hooks import count_hooks
+from coursekit.images import preprocess_image, preprocess_image_vit
+from coursekit.messages import bilingual
+from coursekit.models import load_resnet18, load_vit
+from coursekit.paths import resource_path
+from coursekit.vit import expect_layer_attentions
+
+RESULT_MIME = "application/vnd.xai-course.hidden-result+json"
+CHALLENGE_VARIABLE = "XAI_GRADING_CHALLENGE"
+MAX_VALUES = 1_000_000  # more numbers than any exercise returns: the record says so instead
+
+
+# ---- inputs, built the same way in the kernel and by the grader ---------------------------------
+
+def _perturbed(pixels, spec):
+    """A preprocessed picture, mirrored if spec["flip"], plus noise of std spec["noise"] seeded by spec["seed"]."""
+    if spec["flip"]:
+        pixels = pixels.flip(-1)
+    noise = torch.randn(pixels.shape, generator=torch.Generator().manual_seed(spec["seed"]))
+    return pixels + spec["noise"] * noise
+
+
+def challenge_image(spec):
+    """The ResNet input (1, 3, 224, 224) described by spec = {image, flip, noise, seed}."""
+    return _perturbed(preprocess_image(resource_path(spec["image"])), spec)
+
+
+def challenge_vit_attentions(spec, model=None, processor=None):
+    """The ViT's attentions (one (1, 12, 197, 197) tensor per layer) for the picture described by spec."""
+    if model is None:
+        model, processor = load_vit()
+    pixels = _perturbed(preprocess_image_vit(resource_path(spec["image"]), processor)["pixel_values"], spec)
+    with torch.no_grad():
+        attentions = model(pixel_values=pixels, output_attentions=True).attentions
+    expect_layer_attentions(attentions, model.config)
+    return attentions
+
+
+def random_attentions(spec):
+    """spec["layers"] attention tensors (1, heads, tokens, tokens), rows softmax-normalised, seeded."""
+    generator = torch.Generator().manual_seed(spec["seed"])
+    shape = (spec["layers"], 1, spec["heads"], spec["tokens"], spec["tokens"])
+    return tuple((spec["sharpness"] * torch.randn(shape, generator=generator)).softmax(dim=-1))
+
+
+def random_sparse_matrices(spec):
+    """spec["count"] non-negative (rows, cols) matrices, about spec["zeros"] of the entries zero, seeded;
+    row spec["empty_row"] (if given) all zero."""
+    generator = torch.Generator().manual_seed(spec["seed"])
+    shape = (spec["count"], spec["rows"], spec["cols"])
+    values = 3 * torch.rand(shape, generator=generator) ** 3
+    matrices = values * (torch.rand(shape, generator=generator) >= spec["zeros"])
+    if spec.get("empty_row") is not None:
+        matrices[:, spec["empty_row"]] = 0
+    return list(matrices)
+
+
+def vit_cls_maps(attentions):
+    """The heads' mean CLS-to-patch attention of each layer as (14, 14) maps: the entropy exercise's input."""
+    return [layer[0].mean(dim=0)[0, 1:].reshape(14, 14) for layer in attentions]
+
+
+def attention_case(case, vit=None):
+    """The attentions of one case of a challenge: {"vit": picture spec} or {"random": random_attentions spec}."""
+    if "vit" in case:
+        return challenge_vit_attentions(case["vit"], *(vit or ()))
+    return random_attentions(case["random"])
+
+
+# ---- what each hidden test calls: generators of (key, result) -----------------------------------
+
+def _copies(tensors):
+    return [tensor.clone() for tensor in tensors]
+
+
+def _unchanged(given, originals):
+    return all(torch.equal(a, b) for a, b in zip(given, originals))
+
+
+def probe_compute_cam(challenge, compute_cam):
+    model, image = load_resnet18(), challenge_image(challenge["image"])
+    for target_class in challenge["classes"]:
+        yield f"cam[{target_class}]", compute_cam(model, image, target_class)
+    yield "hooks_left", count_hooks(model)
+    yield "training", model.training
+
+
+def probe_top_class_cams(challenge, top_class_cams):
+    model, image = load_resnet18(), challenge_image(challenge["image"])
+    classes, cams = top_class_cams(model, image, challenge["k"])
+    yield "classes", [operator.index(c) for c in classes]
+    yield "cams", cams
+    yield "hooks_left", count_hooks(model)
+
+
+def probe_gradcam_class(challenge, GradCAM):
+    model, image = load_resnet18(), challenge_image(challenge["image"])
+    for case in challenge["cases"]:
+        layer, target_class = case["layer"], case["class"]
+        with (GradCAM(model) if layer is None else GradCAM(model, model.get_submodule(layer))) as cam:
+            yield f"{layer}/map", cam(image, target_class)
+            with torch.no_grad():
+                yield f"{layer}/map_without_grad", cam(image, target_class)
+    yield "hooks_left", count_hooks(model)
+    yield "training", model.training
+    yield "grads_left", any(p.grad is not None and bool(p.grad.any()) for p in model.parameters())
+
+
+def probe_gradcams_at_layers(challenge, gradcams_at_layers):
+    model, image = load_resnet18(), challenge_image(challenge["image"])
+    layers = {name: model.get_submodule(name) for name in challenge["layers"]}
+    maps = gradcams_at_layers(model, image, challenge["class"], layers)
+    yield "names", [str(name) for name in maps]
+    for name in challenge["layers"]:
+        yield f"{name}/map", maps[name]
+    yield "hooks_left", count_hooks(model)
+
+
+def probe_gradcams_for_classes(challenge, gradcams_for_classes):
+    model, image = load_resnet18(), challenge_image(challenge["image"])
+    yield "maps", gradcams_for_classes(model, image, challenge["classes"], model.get_submodule(challenge["layer"]))
+    yield "hooks_left", count_hooks(model)
+
+
+def probe_gradcam_vs_cam(challenge, gradcam_vs_cam):
+    model, image = load_resnet18(), challenge_image(challenge["image"])
+    grad_cam, scaled_cam = gradcam_vs_cam(model, image, challenge["class"])
+    yield "grad_cam", grad_cam
+    yield "scaled_cam", scaled_cam
+    yield "hooks_left", count_hooks(model)
+
+
+def probe_obtain_attention_maps(challenge, obtain_attention_maps):
+    for case in challenge["cases"]:
+        attentions = attention_case(case)
+        given = _copies(attentions)
+        maps = obtain_attention_maps(given, patch_size=case["patch_size"])
+        yield f"{case['name']}/count", len(maps)
+        for layer, attention_map in enumerate(maps):
+            yield f"{case['name']}/map[{layer}]", attention_map
+        yield f"{case['name']}/inputs_unchanged", _unchanged(given, attentions)
+
+
+def probe_attention_entropies(challenge, attention_entropies):
+    for case in challenge["cases"]:
+        maps = random_sparse_matrices(case["random"]) if "random" in case else vit_cls_maps(attention_case(case))
+        given = _copies(maps)
+        entropies, most_concentrated = attention_entropies(given)
+        yield f"{case['name']}/entropies", entropies
+        yield f"{case['name']}/most_concentrated", operator.index(most_concentrated)
+        yield f"{case['name']}/inputs_unchanged", _unchanged(given, maps)
+
+
+def probe_add_identity_and_normalise(challenge, add_identity_and_normalise):
+    for case in challenge["cases"]:
+        fused, = random_sparse_matrices(case)
+        given = fused.clone()
+        yield f"{case['rows']}/a_hat", add_identity_and_normalise(given)
+        yield f"{case['rows']}/input_unchanged", torch.equal(given, fused)
+
+
+def probe_compute_attention_rollout(challenge, compute_attention_rollout):
+    for case in challenge["cases"]:
+        attentions = attention_case(case)
+        given = _copies(attentions)
+        yield f"{case['name']}/map", compute_attention_rollout(given, discard_ratio=case["discard_ratio"],
+                                                                 head_fusion=case["head_fusion"])
+        yield f"{case['name']}/inputs_unchanged", _unchanged(given, attentions)
+    try:
+        compute_attention_rollout(random_attentions(challenge["cases"][0]["random"]),
+                                  head_fusion=challenge["unknown_fusion"])
+    except ValueError:
+        yield "rejects_unknown_fusion", True
+    else:
+        yield "rejects_unknown_fusion", False
+
+
+PROBES = {
+    "compute_cam_hidden": probe_compute_cam,
+    "top_class_cams_hidden": probe_top_class_cams,
+    "gradcam_class_hidden": probe_gradcam_class,
+    "gradcams_at_layers_hidden": probe_gradcams_at_layers,
+    "gradcams_for_classes_hidden": probe_gradcams_for_classes,
+    "gradcam_vs_cam_hidden": probe_gradcam_vs_cam,
+    "obtain_attention_maps_hidden": probe_obtain_attention_maps,
+    "attention_entropies_hidden": probe_attention_entropies,
+    "add_identity_and_normalise_hidden": probe_add_identity_and_normalise,
+    "compute_attention_rollout_hidden": probe_compute_attention_rollout,
+}
+
+
+# ---- results as plain data ---------------------------------------------------------------------
+
+def encode(value):
+    """A result as JSON-safe data: a flag, an integer, a list of integers or of texts, or numbers as float64.
+
+    Numbers travel as the little-endian bytes of a float64 array (base64), so NaN and infinity
+    arrive as they are; "type" says what the student's code returned (a tensor, a list ...).
+    """
+    if isinstance(value, bool):
+        return {"bool": value}
+    if isinstance(value, int):
+        return {"int": value}
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return {"texts": [str(v) for v in value]}
+    if isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return {"ints": [int(v) for v in value]}
+    kind = "tensor" if isinstance(value, torch.Tensor) else type(value).__name__
+    array = np.ascontiguousarray(torch.as_tensor(value).detach().to("cpu", torch.float64).numpy(), dtype="<f8")
+    if array.size > MAX_VALUES:
+        raise ValueError(f"a result of {array.size} numbers is larger than any answer ({MAX_VALUES})")
+    return {"type": kind, "shape": list(array.shape), "float64": base64.b64encode(array.tobytes()).decode()}
+
+
+def records(grade_id, challenge, functions):
+    """The records a hidden test publishes: one per result, or an error record where the student's code raised."""
+    results = []
+    try:
+        for key, value in PROBES[grade_id](challenge, **functions):
+            results.append({"test": grade_id, "key": key, **encode(value)})
+    except Exception as error:  # the student's code may raise anything; the grader reports it
+        results.append({"test": grade_id, "key": "error", "error": f"{type(error).__name__}: {error}"[:2000]})
+    return results
+
+
+def run_hidden_test(grade_id, **functions):
+    """Run one hidden test: in grading, publish the records for the grader; elsewhere, check them here."""
+    challenge = os.environ.get(CHALLENGE_VARIABLE)
+    if challenge is None:
+        return _check_here(grade_id, functions)
+    from IPython.display import publish_display_data
+
+    for record in records(grade_id, json.loads(challenge)[grade_id], functions):
+        publish_display_data({RESULT_MIME: record})
+
+
+def _check_here(grade_id, functions):
+    """Outside grading: judge the records in this process with the grader's code (instructors' copy only)."""
+    try:
+        from tools.grading import hidden
+    except ImportError:
+        raise RuntimeError(bilingual("숨은 테스트는 과제를 채점할 때에만 실행됩니다.",
+                                     "hidden tests run only when the notebook is graded")) from None
+    hidden.check_here(grade_id, functions)
