@@ -45,6 +45,7 @@ student: $(VENV)/.course-installed
 A ?=
 LMS ?=
 EXCHANGE ?=
+JOBS ?=
 NEED_A = @test -n "$(A)" || { echo "usage: make $@ A=<assignment>, one of: $(ASSIGNMENTS)"; exit 2; }
 
 ## Student versions, a zip per assignment in release_zips/ (and the exchange, if EXCHANGE is set).
@@ -56,16 +57,15 @@ collect: $(VENV)/.grading-installed
 	$(NEED_A)
 	$(BIN)/python -m tools.grading.collect $(A) $(if $(LMS),--lms $(LMS)) $(if $(EXCHANGE),--exchange $(EXCHANGE))
 
-## Grade every submission of A in the sandbox (progress on screen, log in logs/).
+## Grade every submission of A in the sandbox, JOBS at a time (default: the cores, as memory allows); progress on screen, log in logs/.
 autograde: $(VENV)/.grading-installed
 	$(NEED_A)
-	$(BIN)/python -m tools.grading.autograde $(A)
+	$(BIN)/python -m tools.grading.autograde $(A) $(if $(JOBS),--jobs $(JOBS))
 
-## Feedback HTML without hidden tests in feedback/<student>/A/, a log line per student (and the exchange, if set).
+## Feedback HTML without hidden tests in feedback/<student>/A/, a line per student (and the exchange, if set).
 feedback: $(VENV)/.grading-installed
 	$(NEED_A)
-	$(BIN)/nbgrader generate_feedback $(A) --force
-	$(if $(EXCHANGE),$(BIN)/nbgrader release_feedback $(A) --Exchange.root=$(EXCHANGE) --log-level=WARN)
+	$(BIN)/python -m tools.grading.feedback $(A) $(if $(EXCHANGE),--exchange $(EXCHANGE))
 
 ## Every assignment's grades as grades.csv.
 export: $(VENV)/.grading-installed

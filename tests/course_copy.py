@@ -1,5 +1,5 @@
-"""A throw-away copy of the course, for tests that run nbgrader (which writes into its course folder)."""
-from tools.grading import course
+"""A throw-away copy of the course, for tests that run nbgrader (which writes into its course folder), and its grades."""
+from tools.grading import autograde, course
 from tools.grading.course import copy_course  # noqa: F401 (the tests' import point)
 
 ROOT = course.ROOT
@@ -15,3 +15,11 @@ def nbgrader(course_folder, *args):
 def assignments():
     """The assignment names: one folder per assignment under solutions/."""
     return course.assignments(ROOT)
+
+
+def cell_scores(course_folder, assignment, names):
+    """{student: {test cell: (score, needs manual grading)}} from the gradebook of a graded course copy."""
+    with autograde.gradebook(course_folder) as gb:
+        return {name: {grade.name: (grade.score, grade.needs_manual_grade)
+                       for grade in gb.find_submission_notebook(assignment, assignment, name).grades}
+                for name in names}

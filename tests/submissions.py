@@ -173,6 +173,8 @@ class Student:
     extra_files: dict = field(default_factory=dict)       # other files submitted beside the notebook
     earlier: Optional["Student"] = None                   # a first attempt, in an earlier LMS download
     notebook_name: Optional[str] = None                   # the name the student saved the notebook under
+    defence: Optional[str] = None                         # the grader option that, when off, lets this attack win
+    loses_without_defence: frozenset = frozenset()        # what it loses with that option off (nothing: it wins)
 
     @property
     def gradable(self):
@@ -274,12 +276,147 @@ def top_class_cams(*args, **kwargs):
 
 SHADOW_MODULE = 'raise RuntimeError("a submitted file shadowing a course or library module was imported")\n'
 
+# Attacks on the verdict itself (issue: "Grading that cannot be fooled"). Each defines a constant compute_cam
+# after it, so that it scores only if the attack forges, hides or reads the outcome of compute_cam's test.
+FORGE_BY_DISPLAYHOOK = '''
+_shell = get_ipython()
+_shell.events.register("pre_run_cell", lambda info: _shell.displayhook("full marks"))  # the first execute_result
+'''
+
+FORGE_BY_CUSTOM_EXCEPTION = '''
+_shell = get_ipython()
+_shell.set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
+
+
+def _no_error(result):
+    result.error_in_exec = result.error_before_exec = None
+
+
+_shell.events.register("post_run_cell", _no_error)
+'''
+
+FORGE_BY_AST_TRANSFORMER = '''
+import ast
+
+
+class _SwallowErrors(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=ast.Name("BaseException", ast.Load()), name=None, body=[ast.Pass()])
+        wrapped = ast.Module(body=[ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[],
+                                           finalbody=[])], type_ignores=[])
+        return ast.fix_missing_locations(wrapped)
+
+
+get_ipython().ast_transformers.append(_SwallowErrors())
+'''
+
+LYING_TORCH_MODE = '''
+from torch.overrides import TorchFunctionMode
+
+
+class _EverythingClose(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is torch.Tensor.__float__:
+            return 0.0
+        if func is torch.Tensor.__int__:
+            return 0
+        if func is torch.Tensor.__bool__:
+            return False
+        return func(*args, **(kwargs or {}))
+
+
+_EverythingClose().__enter__()  # left active for every later cell
+'''
+
+LYING_TENSOR = '''
+class _Agreeable(torch.Tensor):
+    def __float__(self):
+        return 0.0
+    def __int__(self):
+        return 0
+    def __bool__(self):
+        return False
+
+
+def compute_cam(model, image_tensor, target_class):
+    return torch.zeros(7, 7).as_subclass(_Agreeable)
+'''
+
+READS_THE_EXPECTED_ANSWER = '''
+import sys
+
+
+def compute_cam(model, image_tensor, target_class):
+    """Return what the test expects, found in a caller's variables (wherever the test computed it)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in list(frame.f_locals.values()) + list(frame.f_globals.values()):
+            if isinstance(value, dict) and f"cam[{target_class}]" in value:
+                return torch.as_tensor(value[f"cam[{target_class}]"].reference)
+        frame = frame.f_back
+    return torch.zeros(7, 7)
+'''
+
+CALLS_THE_SHIPPED_ANSWER = '''
+import importlib
+
+_answer = [importlib.import_module("coursekit.answers.cam").compute_cam]  # an indirection a name check misses
+
+
+def compute_cam(model, image_tensor, target_class):
+    return _answer[0](model, image_tensor, target_class)
+'''
+
+PATCHES_THE_TEST_MACHINERY = '''
+import coursekit.probes
+try:
+    import tools.grading.hidden
+    tools.grading.hidden.judge = lambda grade_id, expected, records: []  # the judge, where it runs in this kernel
+except ImportError:
+    pass
+coursekit.probes.records = lambda grade_id, challenge, functions: []  # no result is ever published
+'''
+
+MAPS_SHARED_MEMORY = '''
+import mmap
+_shared = mmap.mmap(-1, 7 * 2**30)  # anonymous and shared: a data-memory limit does not count it
+_shared[::2**20] = b"x" * (7 * 2**10)
+'''
+
+FILLS_ITS_CONNECTION_FOLDER = '''
+import os
+from ipykernel.connect import get_connection_file
+_folder = os.path.dirname(get_connection_file())  # where the kernel's connection file and sockets are
+os.makedirs(os.path.join(_folder, "locked"), exist_ok=True)
+for _i in range(75):
+    with open(os.path.join(_folder, "locked", f"fill{_i}"), "wb") as _file:
+        _file.write(b"x" * 4 * 2**20)  # 300 MB in all
+os.chmod(os.path.join(_folder, "locked"), 0)
+'''
+
+HUGE_OUTPUT = '''
+print("x" * 40_000_000)  # one line of 40 MB
+'''
+
+READS_A_TOKEN = '''
+import os
+for _variable in ("HF_HOME", "TORCH_HOME"):
+    _path = os.path.join(os.environ.get(_variable, "/nonexistent"), "token")
+    print(_path, open(_path).read() if os.path.exists(_path) else "not there")
+'''
+
+MARKER_TEXT = "# ### BEGIN HIDDEN TESTS (just text in a comment)\n"
+# An LMS name whose part the student chose imitates another student's latest attempt (or names "..").
+SPOOFED_NAME = "01_cam_correct_attempt_2099-12-31-23-59-59_01_cam"  # the student "correct" is the victim
+DOTDOT_NAME = ".._attempt_2099-12-31-23-59-59_01_cam"
+
 
 def generic_students():
     """Every other behaviour, on GENERIC_ASSIGNMENT (01_cam: exercises compute_cam and top_class_cams)."""
     a, table = GENERIC_ASSIGNMENT, EXERCISES[GENERIC_ASSIGNMENT]
     return [
-        Student("noisy", answers={e: reference_answers(a)[e] + NOISY_WRAPPER.format(name=e) for e in table}),
+        Student("noisy", answers={e: reference_answers(a)[e] + NOISY_WRAPPER.format(name=e) for e in table},
+                defence="host_verdict", loses_without_defence=frozenset(table)),  # stderr in a test cell scores 0
         Student("loop", answers=_with_prefix(a, "compute_cam", "while True:\n    pass\n"),
                 loses=frozenset(["compute_cam"])),
         Student("memory", answers=_with_prefix(a, "compute_cam", "_big = torch.ones(2_000_000_000)  # 8 GB\n"),
@@ -300,4 +437,37 @@ def generic_students():
         Student("shadowing", extra_files={"utils.py": SHADOW_MODULE, "torch.py": SHADOW_MODULE,
                                           "coursekit/__init__.py": SHADOW_MODULE}),
         Student("resubmitted", earlier=Student("resubmitted", reference=False)),
+        *attack_students(),
+    ]
+
+
+def _attack(name, code, defence, constant=True, **kwargs):
+    """A student whose compute_cam cell holds the attack (then a constant answer, unless the code defines one)."""
+    answer = code + (EXERCISES[GENERIC_ASSIGNMENT]["compute_cam"].constant if constant else "")
+    return Student(name, answers={"compute_cam": answer}, defence=defence, **{"loses": frozenset(["compute_cam"]),
+                                                                                 **kwargs})
+
+
+def attack_students():
+    """The attacks a red team ran on the verdict and on the grading host, each with the defence that stops it."""
+    a, table = GENERIC_ASSIGNMENT, EXERCISES[GENERIC_ASSIGNMENT]
+    correct = reference_answers(a)["compute_cam"]
+    return [
+        _attack("forge_displayhook", FORGE_BY_DISPLAYHOOK, "host_verdict"),
+        _attack("forge_custom_exc", FORGE_BY_CUSTOM_EXCEPTION, "host_verdict"),
+        _attack("forge_ast", FORGE_BY_AST_TRANSFORMER, "host_verdict"),
+        _attack("lying_torch_mode", LYING_TORCH_MODE, None),
+        _attack("lying_tensor", LYING_TENSOR, None, constant=False),
+        _attack("reads_expected", READS_THE_EXPECTED_ANSWER, "host_verdict", constant=False),
+        _attack("calls_answer", CALLS_THE_SHIPPED_ANSWER, "withhold_answers", constant=False),
+        _attack("patches_tests", PATCHES_THE_TEST_MACHINERY, "host_verdict", loses=frozenset(table)),
+        _attack("shared_memory", MAPS_SHARED_MEMORY + correct, "count_shared_memory", constant=False),
+        _attack("fills_tmp", FILLS_ITS_CONNECTION_FOLDER + correct, "tmp_size", constant=False),
+        Student("huge_output", answers={"compute_cam": HUGE_OUTPUT + correct}, defence="output_limit"),
+        Student("reads_token", answers={"compute_cam": READS_A_TOKEN + correct}),
+        Student("marker_text", answers={"compute_cam": MARKER_TEXT + correct}),
+        Student("spoofer", notebook_name=SPOOFED_NAME, answers={e: table[e].constant for e in table},
+                loses=frozenset(table)),
+        Student("dotdot", notebook_name=DOTDOT_NAME, answers={e: table[e].constant for e in table},
+                loses=frozenset(table)),
     ]

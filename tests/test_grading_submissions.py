@@ -5,25 +5,36 @@ assignment the submissions arrive as LMS downloads (a second download brings a
 resubmission) through `collect`, except one delivered as a folder with extra files, as
 nbgrader's exchange delivers them; one sandboxed `autograde` run grades them all; then
 the CSV export and the feedback. Each assignment is graded the first time a test needs it.
+Every attack whose defence can be switched off is graded again with it off, in another
+copy of the course, to show that the defence is what stops it.
 """
 import csv
 import html
+import os
 import re
+import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace as dataclasses_replace
+from pathlib import Path
 
 import nbformat
 import pytest
 
-from course_copy import assignments, copy_course, nbgrader
-from submissions import (EXERCISES, GENERIC_ASSIGNMENT, expected_scores, generic_students, graded_cells,
-                         per_exercise_students, solution_notebook, submission)
-from tools.grading import autograde, collect, release
-from tools.grading.feedback import ANSI, secret_lines
+from course_copy import assignments, cell_scores, copy_course, nbgrader
+from submissions import (EXERCISES, GENERIC_ASSIGNMENT, expected_scores, generic_students,
+                         graded_cells, per_exercise_students, solution_notebook, submission)
+from tools.grading import autograde, collect, feedback, release
 
 # nbgrader's own parser reads these two times in the wrong order (see tools/grading/collect.py).
 FIRST, SECOND = "2024-03-01-09-30-05", "2024-03-01-09-45-00"
 LOOP_TIMEOUT = 20  # seconds per cell when grading GENERIC_ASSIGNMENT, whose slowest cell takes a second
+TOKEN = "hf_instructors_secret_token"
+JOBS = 2  # submissions graded at once (test_grading_parallel.py shows that one worker gives the same scores)
+# The LMS file-name pattern before it was anchored: greedy, it takes the last "_<id>_attempt_<time>_" in the name.
+GREEDY_LMS_PATTERN = r".*_(?P<student_id>[^_/]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>[^/]+)\.ipynb$"
+DEFENCES_OFF = ["--SandboxedExecute.host_verdict=False", "--SandboxedExecute.withhold_answers=False",
+                "--SandboxedExecute.count_shared_memory=False", "--SandboxedExecute.tmp_size=0",
+                "--SandboxedExecute.output_limit=0"]
 
 
 def students(assignment):
@@ -42,7 +53,7 @@ def notebook_text(released, assignment, student):
     return content if isinstance(content, str) else nbformat.writes(content)
 
 
-def deliver(course, assignment, table, downloads):
+def deliver(course, assignment, table, downloads, collect_options=()):
     """Submit every student of `table`: LMS downloads through `collect`, extra files as a folder."""
     released = nbformat.read(course / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
     first, second = {}, {}
@@ -65,7 +76,7 @@ def deliver(course, assignment, table, downloads):
             with zipfile.ZipFile(download, "w") as archive:
                 for name, text in files.items():
                     archive.writestr(f"{assignment}/{name}", text)
-            collect.collect(course, assignment, download)
+            collect.collect(course, assignment, download, options=collect_options)
 
 
 @dataclass
@@ -73,13 +84,6 @@ class Graded:
     problems: dict      # student -> why it could not be graded
     cells: dict         # student -> {test grade_id: (score, needs manual grade)}
     totals: dict        # student -> score in the exported CSV
-
-
-def cell_scores(course, assignment, names):
-    with autograde.gradebook(course) as gb:
-        return {name: {grade.name: (grade.score, grade.needs_manual_grade)
-                       for grade in gb.find_submission_notebook(assignment, assignment, name).grades}
-                for name in names}
 
 
 def exported_totals(course, assignment):
@@ -97,7 +101,16 @@ def course(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def graded(course, tmp_path_factory):
+def token():
+    """A Hugging Face token beside the model files, as an instructor's cache may hold one."""
+    path = Path(os.environ["HF_HOME"]) / "token"
+    path.write_text(TOKEN)
+    yield path
+    path.unlink()
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory, token):
     """assignment -> Graded; each assignment is delivered and graded the first time it is asked for."""
     results = {}
 
@@ -106,7 +119,7 @@ def graded(course, tmp_path_factory):
             table = students(assignment)
             deliver(course, assignment, table, tmp_path_factory.mktemp(f"lms_{assignment}"))
             options = [f"--Execute.timeout={LOOP_TIMEOUT}"] if assignment == GENERIC_ASSIGNMENT else []
-            problems = autograde.autograde(course, assignment, options)
+            problems = autograde.autograde(course, assignment, options, JOBS)
             names = [student.id for student in table]
             results[assignment] = Graded(problems, cell_scores(course, assignment, names),
                                          exported_totals(course, assignment))
@@ -129,7 +142,7 @@ def test_each_test_cell_scores_as_expected(graded, assignment, student):
 def test_only_broken_submissions_are_reported(graded, assignment):
     problems = graded(assignment).problems
     if assignment == GENERIC_ASSIGNMENT:
-        assert set(problems) == {"broken-json", "renamed"}
+        assert set(problems) == {"broken-json", "renamed", "spoofer", "dotdot"}
         assert "is not a valid notebook" in problems["broken-json"]
         assert "no 01_cam.ipynb" in problems["renamed"] and "it has 01_cam (1).ipynb: rename it" in problems["renamed"]
     else:
@@ -175,45 +188,82 @@ def _autograded(course, student, assignment):
     return nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
 
 
+
+
+def _page_text(course, student, assignment):
+    page = course / "feedback" / student / assignment / f"{assignment}.html"
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text())) if page.exists() else None
+
+
 @pytest.mark.parametrize("assignment", assignments())
-def test_feedback_never_shows_hidden_test_code(course, graded, assignment):
+def test_feedback_shows_the_verdicts_and_no_test_code(course, graded, assignment):
     graded(assignment)
-    secret = secret_lines(solution_notebook(assignment))
-    quoted = _quoted_in_outputs(_autograded(course, "untouched", assignment), secret)
-    assert quoted, "the untouched student's tracebacks should quote hidden tests (else this test proves nothing)"
-    nbgrader(course, "generate_feedback", assignment, "--force")
+    assert feedback.feedback(course, assignment) == {}
     for student in students(assignment):
-        page = course / "feedback" / student.id / assignment / f"{assignment}.html"
+        text = _page_text(course, student.id, assignment)
         if not student.gradable:
-            assert not page.exists()
+            assert text is None
             continue
-        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text()))
-        assert not [line for line in secret if line in text], f"{student.id}'s feedback shows hidden test code"
-
-
-def _quoted_in_outputs(notebook, secret):
-    outputs = "\n".join(ANSI.sub("", text) for cell in notebook.cells for output in cell.get("outputs", [])
-                        for text in (output.get("text", ""), *output.get("traceback", [])))
-    return [line for line in secret if line in outputs]
+        assert "run_hidden_test" not in text, f"{student.id}'s feedback shows hidden test code"
+    assert "채점기" in _page_text(course, "constant", assignment), "the constant answer's feedback says why it failed"
 
 
 def test_regrading_gives_identical_scores(course, graded):
     first = graded(GENERIC_ASSIGNMENT).cells
-    again = ["correct", "cheat-call-time"]
-    others = ",".join(name for name in first if name not in again)
-    autograde.autograde(course, GENERIC_ASSIGNMENT,
-                        [f"--Execute.timeout={LOOP_TIMEOUT}", f"--CourseDirectory.student_id_exclude={others}"])
+    again = ["correct", "cheat-call-time", "forge-displayhook"]
+    autograde.autograde(course, GENERIC_ASSIGNMENT, [f"--Execute.timeout={LOOP_TIMEOUT}"], JOBS, only=again)
     assert cell_scores(course, GENERIC_ASSIGNMENT, again) == {name: first[name] for name in again}
 
 
-def test_without_the_guard_and_the_stderr_filter_these_submissions_would_score(tmp_path_factory):
-    """The cheats work when the guard is off, and the noisy answers lose points when stderr counts."""
-    course = copy_course(tmp_path_factory.mktemp("unguarded"))
+def test_the_graded_notebooks_hold_no_token_and_no_huge_output(course, graded):
+    graded(GENERIC_ASSIGNMENT)
+    reader = course / "autograded" / "reads-token" / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb"
+    assert TOKEN not in reader.read_text() and "not there" in reader.read_text()
+    huge = course / "autograded" / "huge-output" / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb"
+    assert huge.stat().st_size < 6 * 2**20
+
+
+def test_no_grading_leaves_files_in_the_graders_temporary_folder(course, graded):
+    before = set(Path(tempfile.gettempdir()).glob("xai-grading-*"))
+    autograde.autograde(course, GENERIC_ASSIGNMENT, only=["fills-tmp"])
+    assert set(Path(tempfile.gettempdir()).glob("xai-grading-*")) <= before
+
+
+def test_without_its_defence_each_attack_wins(tmp_path_factory, token):
+    """Every row with a defence, graded with the defences off: each attack gets what it was after."""
+    course = copy_course(tmp_path_factory.mktemp("defences_off"))
     nbgrader(course, "generate_assignment", GENERIC_ASSIGNMENT, "--force")
-    table = [s for s in generic_students() if s.name in ("cheat_definition", "cheat_call_time", "noisy")]
-    deliver(course, GENERIC_ASSIGNMENT, table, tmp_path_factory.mktemp("lms_unguarded"))
-    autograde.autograde(course, GENERIC_ASSIGNMENT, ["--SandboxedExecute.guard=False", "--IgnorePattern.enabled=False"])
-    totals = {name: sum(score for score, _ in cells.values())
-              for name, cells in cell_scores(course, GENERIC_ASSIGNMENT, [s.id for s in table]).items()}
-    assert totals["cheat-definition"] == totals["cheat-call-time"] == 10.0
-    assert totals["noisy"] < 10.0
+    table = [student for student in generic_students() if student.defence]
+    deliver(course, GENERIC_ASSIGNMENT, table, tmp_path_factory.mktemp("lms_defences_off"))
+    autograde.autograde(course, GENERIC_ASSIGNMENT, [f"--Execute.timeout={LOOP_TIMEOUT}", *DEFENCES_OFF], JOBS)
+    scores = cell_scores(course, GENERIC_ASSIGNMENT, [student.id for student in table])
+    for student in table:
+        without = expected_scores(GENERIC_ASSIGNMENT, dataclasses_replace(student, loses=student.loses_without_defence))
+        assert {name: score for name, (score, _) in scores[student.id].items()} == without, student.name
+    huge = course / "autograded" / "huge-output" / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb"
+    assert huge.stat().st_size > 40_000_000
+
+
+def test_a_greedy_lms_pattern_let_a_student_replace_anothers_grade(course, graded, tmp_path_factory):
+    graded(GENERIC_ASSIGNMENT)
+    notebook = course / "submitted" / "correct" / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb"
+    assert "raise NotImplementedError" not in notebook.read_text() and not (course / GENERIC_ASSIGNMENT).exists()
+    unsafe = copy_course(tmp_path_factory.mktemp("greedy_pattern"))
+    nbgrader(unsafe, "generate_assignment", GENERIC_ASSIGNMENT, "--force")
+    table = [student for student in generic_students() if student.name in ("spoofer", "dotdot")]
+    deliver(unsafe, GENERIC_ASSIGNMENT, table + per_exercise_students(GENERIC_ASSIGNMENT)[:1],
+            tmp_path_factory.mktemp("lms_greedy"),
+            [f"--FileNameCollectorPlugin.named_regexp={GREEDY_LMS_PATTERN}",
+             "--LmsFileNameCollector.check_student_ids=False"])
+    victim = unsafe / "submitted" / "correct" / GENERIC_ASSIGNMENT
+    assert (victim / "timestamp.txt").read_text().startswith("2099-12-31"), "the spoofed attempt replaced the victim's"
+    assert (unsafe / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb").exists(), "'..' wrote outside submitted/"
+
+
+def test_marker_text_in_an_answer_stops_only_nbgraders_own_feedback(course, graded):
+    graded(GENERIC_ASSIGNMENT)
+    problems = feedback.feedback(course, GENERIC_ASSIGNMENT, options=["--ClearHiddenTestsInTestCells.only_test_cells=False"])
+    assert set(problems) == {"marker-text"}
+    assert _page_text(course, "correct", GENERIC_ASSIGNMENT) is not None
+    assert feedback.feedback(course, GENERIC_ASSIGNMENT) == {}
+    assert _page_text(course, "marker-text", GENERIC_ASSIGNMENT) is not None

@@ -23,7 +23,7 @@ from traitlets.config import Config
 from course_copy import ROOT, copy_course
 from submissions import Student, submission
 from tools.grading import course as course_tools
-from tools.grading.collect import LmsFileNameCollector
+from tools.grading.collect import LMS_PATTERN, LmsFileNameCollector, safe_student_id
 
 ASSIGNMENT = "01_cam"
 STUDENTS = {"alice": Student("alice"), "bob": Student("bob", reference=False)}
@@ -112,8 +112,9 @@ def test_collect_autograde_feedback_export_run_in_turn(course, graded):
     from_lms, from_exchange, autograded, _, _ = graded
     assert "2 submissions" in from_lms.stdout and "3 submissions" in from_exchange.stdout
     everyone = ("alice", "bob", EXCHANGE_STUDENT)
-    progress = re.findall(r"^\[(\d)/3\] (\S+)", autograded.stdout, re.MULTILINE)
-    assert sorted(progress) == [(str(n), name) for n, name in enumerate(sorted(everyone), 1)], autograded.stdout
+    progress = re.findall(r"^\[(\d)/3\] (\S+)  \(elapsed \d+:\d\d, about \d+:\d\d left\)$", autograded.stdout, re.MULTILINE)
+    assert sorted(number for number, _ in progress) == ["1", "2", "3"], autograded.stdout
+    assert sorted(name for _, name in progress) == sorted(everyone), autograded.stdout
     for name in everyone:
         assert (course / "feedback" / name / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
     with open(course / "grades.csv", newline="") as handle:
@@ -137,3 +138,32 @@ def test_attempt_times_from_the_lms_are_read_as_written():
         return [parse_utc(collector(config=config).collect(name)["timestamp"]) for name in names]
     assert times(FileNameCollectorPlugin)[0] > times(FileNameCollectorPlugin)[1]
     assert [str(t) for t in times(LmsFileNameCollector)] == ["2024-03-01 09:30:05", "2024-03-01 09:45:00"]
+
+
+
+def _collected(name, pattern=LMS_PATTERN, **settings):
+    config = Config()
+    config.FileNameCollectorPlugin.named_regexp = pattern
+    config.LmsFileNameCollector.update(settings)
+    return LmsFileNameCollector(config=config).collect(f"/download/extracted/{ASSIGNMENT}/{name}")
+
+
+def test_the_name_a_student_chose_cannot_make_the_file_anothers():
+    spoofed = f"{ASSIGNMENT}_mallory_attempt_2024-03-01-10-00-00_{ASSIGNMENT}_alice_attempt_2099-12-31-23-59-59_x.ipynb"
+    assert _collected(spoofed)["student_id"] == "mallory"
+    assert _collected(spoofed)["timestamp"] == "2024-03-01 10:00:00"
+    dotdot = f"{ASSIGNMENT}_mallory_attempt_2024-03-01-10-00-00_.._attempt_2099-12-31-23-59-59_{ASSIGNMENT}.ipynb"
+    assert _collected(dotdot)["student_id"] == "mallory"
+
+
+@pytest.mark.parametrize("student_id", ["..", "."])
+def test_ids_that_are_not_plain_names_are_refused_whatever_the_pattern(student_id):
+    anything_before = r"^(?P<student_id>[^_]*)_attempt_(?P<timestamp>[0-9-]+)_(?P<file_id>.+)\.ipynb$"
+    name = f"{student_id}_attempt_2024-03-01-10-00-00_{ASSIGNMENT}.ipynb"
+    assert _collected(name, anything_before) is None
+    assert _collected(name, anything_before, check_student_ids=False)["student_id"] == student_id
+
+
+def test_plain_names_are_ids_and_paths_are_not():
+    assert all(safe_student_id(i) for i in ("alice", "alice.kim-2", "s1234@uni"))
+    assert not any(safe_student_id(i) for i in ("", ".", "..", "a/b", "a\\b", "a\0b", None))

@@ -1,27 +1,24 @@
-"""`make autograde A=<assignment>`: grade every submission of an assignment in the sandbox, with progress.
+"""`make autograde A=<assignment> [JOBS=n]`: grade every submission of an assignment in the sandbox, with progress.
 
 Each submission is looked at first, so a notebook that is not valid JSON, or one saved under
 another name than the released one ("01_cam (1).ipynb"), is reported by name with what to do
-(nbgrader gives it 0 and goes on). The assignment is recorded in the gradebook if it
-is not there yet. One `nbgrader autograde --force` run grades all students (each in its own
-sandboxed kernel, see execute.py) while this prints a line as each student starts; the run's
-full log goes to logs/autograde_<assignment>.log. A table of scores ends the run.
-Exit status 0 when every submission was graded, 1 otherwise.
+(nbgrader gives it 0 and goes on). The assignment is recorded in the gradebook if it is not
+there yet. `nbgrader autograde --force` then grades every student, `jobs` at a time
+(parallel.py; each student in a sandboxed kernel of its own, see execute.py), while a line per
+finished student shows the progress; the full log goes to logs/autograde_<assignment>.log. A
+table of scores ends the run. An interrupted run (Ctrl-C) is resumed by the next one, which
+grades only the students it had not finished (--restart grades everyone again).
+Exit status 0 when every submission was graded, 1 otherwise, 130 when interrupted.
 """
 import argparse
-import re
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from tools.grading import sandbox
-from tools.grading.course import ROOT, nbgrader, start_nbgrader
-
-STARTED = re.compile(r"Sanitizing .*[/\\]submitted[/\\](?P<student>[^/\\]+)[/\\]")
-FAILED = re.compile(r"error processing assignment '[^']*' for student '(?P<student>[^']+)'")
+from tools.grading import parallel, sandbox
+from tools.grading.course import ROOT, nbgrader
 
 
 def submissions(course, assignment):
@@ -69,24 +66,6 @@ def ensure_in_gradebook(course, assignment):
     nbgrader(course, "generate_assignment", assignment, "--force", "--log-level=WARN", check=True)
 
 
-def run_autograde(course, assignment, students, options, log_path):
-    """Run nbgrader autograde, printing progress; return the students nbgrader could not grade."""
-    failed, started, begin = set(), 0, time.monotonic()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    process = start_nbgrader(course, "autograde", assignment, "--force", *options)
-    with open(log_path, "w", buffering=1) as log:  # line by line, so that it can be followed
-        for line in process.stdout:
-            log.write(line)
-            if match := STARTED.search(line):
-                started += 1
-                minutes, seconds = divmod(int(time.monotonic() - begin), 60)
-                print(f"[{started}/{len(students)}] {match['student']}  (elapsed {minutes}:{seconds:02d})", flush=True)
-            elif match := FAILED.search(line):
-                failed.add(match["student"])
-    process.wait()
-    return failed
-
-
 def scores(course, assignment, students):
     """(score, max_score) per student from the gradebook; None where there is no graded submission."""
     result = {}
@@ -100,10 +79,11 @@ def scores(course, assignment, students):
     return result
 
 
-def autograde(course, assignment, options=()):
-    """Grade every submission; print progress and a table; return the {student: problem} dict."""
+def autograde(course, assignment, options=(), jobs=1, restart=False, only=None):
+    """Grade every submission (or those of the students in `only`), `jobs` at a time; print progress and a table;
+    return the {student: problem} dict."""
     course = Path(course)
-    students = submissions(course, assignment)
+    students = [s for s in submissions(course, assignment) if only is None or s in only]
     if not students:
         print(f"no submissions: submitted/<student>/{assignment}/ is empty (make collect first)")
         return {}
@@ -111,8 +91,23 @@ def autograde(course, assignment, options=()):
     problems = {s: why for s in students if (why := unreadable(course, assignment, s))}
     ensure_in_gradebook(course, assignment)
     log_path = course / "logs" / f"autograde_{assignment}.log"
-    print(f"autograding {len(students)} submissions of {assignment} (log: {log_path})", flush=True)
-    for student in run_autograde(course, assignment, students, options, log_path):
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    journal = parallel.Journal(log_path.with_suffix(".unfinished"))
+    done = set() if restart else journal.finished() & set(students)
+    if restart or not done:
+        journal.close()
+        log_path.write_text("")
+    pending = [student for student in students if student not in done]
+    print(f"autograding {len(pending)} submissions of {assignment} with {jobs} worker(s) (log: {log_path})"
+          + (f"; {len(done)} finished by the interrupted run before" if done else ""), flush=True)
+    progress = parallel.Progress(len(students), len(done))
+    try:
+        failed = parallel.grade(course, assignment, students, pending, options, jobs, log_path, journal, progress)
+    except KeyboardInterrupt:
+        print(f"interrupted: the grades saved so far stay; run again to grade the rest ({journal.path})")
+        raise
+    journal.close()
+    for student in failed:
         problems.setdefault(student, f"nbgrader could not grade it: see {log_path}")
     for student, result in scores(course, assignment, students).items():
         score = "-" if result is None else f"{result[0]:g} / {result[1]:g}"
@@ -124,8 +119,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment")
     parser.add_argument("--course", default=ROOT, type=Path)
+    parser.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: the cores, "
+                                                               "as far as the memory allows)")
+    parser.add_argument("--restart", action="store_true", help="grade everyone, even after an interrupted run")
+    parser.add_argument("--student", action="append", help="grade only this student (repeat for more)")
     args, nbgrader_options = parser.parse_known_args(argv)  # e.g. --Execute.timeout=60 goes to nbgrader
-    problems = autograde(args.course, args.assignment, nbgrader_options)
+    try:
+        problems = autograde(args.course, args.assignment, nbgrader_options, args.jobs or parallel.default_jobs(),
+                             args.restart, args.student)
+    except KeyboardInterrupt:
+        return 130
     if problems:
         print(f"{len(problems)} submission(s) not graded: fix or regrade them by hand (see above).")
     return 1 if problems else 0

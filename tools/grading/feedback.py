@@ -1,72 +1,70 @@
-"""Feedback without hidden tests: their code never reaches a student, not even quoted in an output.
+"""`make feedback A=<assignment>`: feedback for every graded student, released to the exchange if asked,
+even when some student's feedback cannot be made.
 
-nbgrader's ClearHiddenTests removes the hidden region from a test cell's source, but outputs
-still quote it: a failed hidden test's traceback shows the failing lines, and student code
-can print the cell it runs in. This preprocessor runs before ClearHiddenTests: it reduces a
-hidden-test cell's outputs to its error's name and message, and removes every line of hidden
-test code from every output in the notebook.
+The hidden-test cells' outputs are already the grader's verdict (verdict.py), so feedback quotes no
+test code and no expected result. nbgrader's ClearHiddenTests strips the hidden-test region from
+every cell, and stops with an error at any cell that holds the marker text without being a test
+cell: one student who wrote "BEGIN HIDDEN TESTS" in an answer stopped the class's feedback. Here
+it strips only test cells, whose source the gradebook restored at grading. A student whose
+feedback still fails is listed with the log to read (nbgrader removes that feedback), and
+everyone else's is released.
 """
-import re
+import argparse
+import sys
+from pathlib import Path
 
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests
+from traitlets import Bool
 
-BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-REDACTED = "[숨은 테스트 코드 / hidden test code]"
-SHORTEST_QUOTE = 10  # hidden lines shorter than this ("import torch" is 12) are too common to redact
-TEXT_TYPES = ("text/plain", "text/html", "text/markdown", "text/latex")
-
-
-def secret_lines(notebook):
-    """Stripped lines of hidden-test code that appear nowhere else in the notebook's sources (not even
-    within a longer line: the setup cell's imports are no secret)."""
-    hidden, shown = set(), set()
-    for cell in notebook.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if BEGIN in line or END in line:
-                inside = BEGIN in line
-            else:
-                (hidden if inside else shown).add(line.strip())
-    shown_text = "\n".join(shown)
-    return {line for line in hidden if len(line) >= SHORTEST_QUOTE and line not in shown_text}
+from tools.grading.course import ROOT, nbgrader
+from tools.grading.parallel import FAILED
+from tools.grading.verdict import is_test
 
 
-class RedactHiddenTests(NbGraderPreprocessor):
-    """Hidden-test cells keep only their error line; no output anywhere quotes hidden test code."""
+class ClearHiddenTestsInTestCells(ClearHiddenTests):
+    """nbgrader's ClearHiddenTests, on test cells only: marker text in a student's answer is just text."""
 
-    def preprocess(self, nb, resources):
-        self.secret = secret_lines(nb)
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            if BEGIN in cell.source:
-                cell.outputs = [_error_line(output) for output in cell.outputs if output.output_type == "error"]
-            for output in cell.outputs:
-                self._redact_output(output)
-        return nb, resources
+    only_test_cells = Bool(True, help="Off only to show what it prevents: nbgrader's own behaviour.").tag(config=True)
 
-    def _redact(self, text):
-        return "".join(REDACTED + "\n" if any(secret in ANSI.sub("", line) for secret in self.secret) else line
-                       for line in text.splitlines(keepends=True))
-
-    def _redact_output(self, output):
-        if output.output_type == "stream":
-            output.text = self._redact(output.text)
-        elif output.output_type == "error":
-            output.evalue = self._redact(output.evalue)
-            output.traceback = [self._redact(line) for line in output.traceback]
-        elif "data" in output:
-            for mime in TEXT_TYPES:
-                if mime in output.data:
-                    output.data[mime] = self._redact(_joined(output.data[mime]))
+    def preprocess_cell(self, cell, resources, cell_index):
+        if self.only_test_cells and not is_test(cell):
+            return cell, resources
+        return super().preprocess_cell(cell, resources, cell_index)
 
 
-def _error_line(output):
-    """An error output reduced to `Name: message` (no traceback, which would show the test's lines)."""
-    output.traceback = [f"{output.ename}: {output.evalue}"]
-    return output
+def graded_students(course, assignment):
+    """Student ids with an autograded submission of the assignment."""
+    return sorted(p.parent.name for p in (Path(course) / "autograded").glob(f"*/{assignment}") if p.is_dir())
 
 
-def _joined(value):
-    return "".join(value) if isinstance(value, list) else value
+def feedback(course, assignment, exchange=None, options=()):
+    """Generate (and with an exchange, release) feedback; print a line per student; return {student: problem}."""
+    course = Path(course)
+    log_path = course / "logs" / f"feedback_{assignment}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    result = nbgrader(course, "generate_feedback", assignment, "--force", *options, capture_output=True)
+    log_path.write_text(result.stdout + result.stderr)
+    problems = {m["student"]: f"feedback could not be made: see {log_path}"
+                for m in FAILED.finditer(result.stdout + result.stderr)}
+    if exchange:
+        nbgrader(course, "release_feedback", assignment, f"--Exchange.root={exchange}", "--log-level=WARN", check=True)
+    for student in graded_students(course, assignment):
+        done = "released" if exchange else "written"
+        print(f"  {student:<24} {problems.get(student, f'feedback {done}')}")
+    return problems
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignment")
+    parser.add_argument("--course", default=ROOT, type=Path)
+    parser.add_argument("--exchange", default=None, help="nbgrader exchange folder (JupyterHub): release it there")
+    args, nbgrader_options = parser.parse_known_args(argv)
+    problems = feedback(args.course, args.assignment, args.exchange, nbgrader_options)
+    if problems:
+        print(f"{len(problems)} student(s) got no feedback: fix and run again (see above).")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Grading a class in parallel (tools/grading/parallel.py): the scores of one worker, and an interruption loses nothing.
+
+A small class of 01_cam (correct, untouched, constant, a wrong answer) is graded by one worker
+and by two; every test cell gets the same score. Then a run with two workers is interrupted
+(SIGINT, as Ctrl-C sends) once a student has finished: the workers and kernels stop, the saved
+grades stay, and the next run grades only the students the interrupted one had not finished.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import nbformat
+import pytest
+
+from course_copy import cell_scores, copy_course, nbgrader
+from submissions import expected_scores, per_exercise_students, submission
+from tools.grading import autograde, collect
+
+ASSIGNMENT = "01_cam"
+CLASS = per_exercise_students(ASSIGNMENT)[:4]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    folder = copy_course(tmp_path_factory.mktemp("class"))
+    nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")
+    released = nbformat.read(folder / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    download = tmp_path_factory.mktemp("lms") / "download.zip"
+    with zipfile.ZipFile(download, "w") as archive:
+        for student in CLASS:
+            archive.writestr(f"{ASSIGNMENT}_{student.id}_attempt_2024-03-01-10-00-00_{ASSIGNMENT}.ipynb",
+                             nbformat.writes(submission(released, ASSIGNMENT, student)))
+    collect.collect(folder, ASSIGNMENT, download)
+    return folder
+
+
+def scores(course):
+    return {name: {cell: score for cell, (score, _) in cells.items()}
+            for name, cells in cell_scores(course, ASSIGNMENT, [s.id for s in CLASS]).items()}
+
+
+def test_two_workers_give_the_scores_of_one(course):
+    assert autograde.autograde(course, ASSIGNMENT, jobs=1) == {}
+    sequential = scores(course)
+    assert sequential == {s.id: expected_scores(ASSIGNMENT, s) for s in CLASS}
+    assert autograde.autograde(course, ASSIGNMENT, jobs=2) == {}
+    assert scores(course) == sequential
+    assert "database is locked" not in (course / "logs" / f"autograde_{ASSIGNMENT}.log").read_text()
+
+
+def processes_of(course):
+    """Processes (nbgrader workers, sandboxes, kernels) whose command line names the course folder."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(course) in command and int(pid) != os.getpid():
+            found.append(command)
+    return found
+
+
+def test_an_interrupted_run_stops_everything_keeps_its_grades_and_is_resumed(course):
+    command = [sys.executable, "-m", "tools.grading.autograde", ASSIGNMENT, "--course", str(course), "--jobs", "2",
+               "--restart"]
+    run = subprocess.Popen(command, cwd=course, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env={**os.environ, "PYTHONPATH": str(course)})
+    lines = []
+    for line in run.stdout:
+        lines.append(line)
+        if line.startswith("[1/4]"):
+            break
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=120)
+    assert run.returncode == 130, "".join(lines) + output
+    deadline = time.monotonic() + 30
+    while processes_of(course) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert processes_of(course) == [], "a worker or kernel outlived the interruption"
+    journal = course / "logs" / f"autograde_{ASSIGNMENT}.unfinished"
+    finished = journal.read_text().split()
+    assert finished and set(finished) < {s.id for s in CLASS}
+    saved = scores(course)
+    assert all(saved[name] == expected_scores(ASSIGNMENT, s) for s in CLASS if (name := s.id) in finished)
+
+    resumed = subprocess.run([*command[:-1]], cwd=course, text=True, capture_output=True,
+                             env={**os.environ, "PYTHONPATH": str(course)})
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"{len(finished)} finished by the interrupted run before" in resumed.stdout
+    regraded = [line.split()[1] for line in resumed.stdout.splitlines() if line.startswith("[")]
+    assert sorted(regraded) == sorted(s.id for s in CLASS if s.id not in finished)
+    assert not journal.exists()
+    assert scores(course) == {s.id: expected_scores(ASSIGNMENT, s) for s in CLASS}
