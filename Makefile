@@ -7,7 +7,7 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 # nbgrader runs helpers such as `alembic` from PATH: the environment's scripts come first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test bench student weights standin diagrams clean release collect autograde feedback export
+.PHONY: lab test bench bench-class student weights standin diagrams clean release collect autograde feedback export
 
 ## Create the virtual environment and install what students need.
 $(VENV)/.course-installed: requirements.txt
@@ -36,6 +36,10 @@ test: $(VENV)/.dev-installed $(VENV)/.grading-installed
 ## Measure the methods, the notebooks and autograding (not a test); writes benchmarks/latest.json.
 bench: $(VENV)/.dev-installed $(VENV)/.grading-installed
 	$(BIN)/python -m tools.bench
+
+## Grade a simulated class (STUDENTS=24) of every assignment with one worker and with two; writes benchmarks/class.json.
+bench-class: $(VENV)/.dev-installed $(VENV)/.grading-installed
+	$(BIN)/python -m tools.bench --class-size $(or $(STUDENTS),24)
 
 ## Regenerate the student notebooks (notebooks/) from the instructor versions (solutions/).
 student: $(VENV)/.course-installed

@@ -9,13 +9,11 @@ submission can go wrong (loops, memory, cheats, edited tests, broken files ...).
 A student's expected score per test cell is the cell's points unless the cell tests an
 exercise the student must lose (a test cell belongs to the solution cell above it).
 """
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-import nbformat
-
 from course_copy import ROOT
+from tools.grading import simulate
 
 
 @dataclass(frozen=True)
@@ -25,17 +23,13 @@ class Exercise:
     also_loses: frozenset = frozenset()  # later exercises that call this one, and fail with it
 
 
-SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
-
-
 def solution_notebook(assignment):
-    return nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    return simulate.solution_notebook(ROOT, assignment)
 
 
 def reference_answers(assignment):
     """grade_id -> the solution cell's source without the SOLUTION markers."""
-    return {cell.metadata["nbgrader"]["grade_id"]: SOLUTION_MARKERS.sub("", cell.source)
-            for cell in solution_notebook(assignment).cells if cell.metadata.get("nbgrader", {}).get("solution")}
+    return simulate.reference_answers(ROOT, assignment)
 
 
 def edited(assignment, grade_id, old, new):
@@ -209,12 +203,8 @@ def submission(released, assignment, student):
     """The student's notebook (a NotebookNode) or raw text, built from the released notebook."""
     if student.raw is not None:
         return student.raw
-    notebook = nbformat.from_dict(released)
-    answers = {**(reference_answers(assignment) if student.reference else {}), **student.answers}
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
+    notebook = simulate.answered(released, {**(reference_answers(assignment) if student.reference else {}),
+                                            **student.answers})
     return student.edit(notebook) if student.edit else notebook
 
 
@@ -310,7 +300,7 @@ class _SwallowErrors(ast.NodeTransformer):
 get_ipython().ast_transformers.append(_SwallowErrors())
 '''
 
-LYING_TORCH_MODE = '''
+LYING_MODE_CLASS = '''
 from torch.overrides import TorchFunctionMode
 
 
@@ -323,10 +313,8 @@ class _EverythingClose(TorchFunctionMode):
         if func is torch.Tensor.__bool__:
             return False
         return func(*args, **(kwargs or {}))
-
-
-_EverythingClose().__enter__()  # left active for every later cell
 '''
+LYING_TORCH_MODE = LYING_MODE_CLASS + "\n_EverythingClose().__enter__()  # left active for every later cell\n"
 
 LYING_TENSOR = '''
 class _Agreeable(torch.Tensor):
@@ -408,7 +396,7 @@ for _variable in ("HF_HOME", "TORCH_HOME"):
 MARKER_TEXT = "# ### BEGIN HIDDEN TESTS (just text in a comment)\n"
 # An LMS name whose part the student chose imitates another student's latest attempt (or names "..").
 SPOOFED_NAME = "01_cam_correct_attempt_2099-12-31-23-59-59_01_cam"  # the student "correct" is the victim
-DOTDOT_NAME = ".._attempt_2099-12-31-23-59-59_01_cam"
+DOTDOT_NAME = "x_.._attempt_2099-12-31-23-59-59_01_cam"  # a greedy pattern reads the id ".."
 
 
 def generic_students():

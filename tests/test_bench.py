@@ -30,3 +30,11 @@ def test_measure_command_sees_a_process_nobody_waits_for():
               "subprocess.Popen([sys.executable, '-c', " + repr(ALLOCATE + "; import time; time.sleep(1)") + "]); "
               "time.sleep(2)")
     assert measure_command([sys.executable, "-c", orphan])["peak_rss_mb"] > 200
+
+
+def test_measure_command_adds_up_processes_that_run_at_once():
+    two_at_once = ("import subprocess, sys; "
+                   "children = [subprocess.Popen([sys.executable, '-c', " + repr(ALLOCATE + "; import time; time.sleep(1.5)")
+                   + "]) for _ in range(2)]; [child.wait() for child in children]")
+    result = measure_command([sys.executable, "-c", two_at_once])
+    assert 200 < result["peak_rss_mb"] < 350 and result["peak_total_rss_mb"] > 400

@@ -10,14 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 
 import nbformat
 import pytest
 
 from course_copy import cell_scores, copy_course, nbgrader
 from submissions import expected_scores, per_exercise_students, submission
-from tools.grading import autograde, collect
+from tools.grading import autograde, collect, simulate
 
 ASSIGNMENT = "01_cam"
 CLASS = per_exercise_students(ASSIGNMENT)[:4]
@@ -28,11 +27,9 @@ def course(tmp_path_factory):
     folder = copy_course(tmp_path_factory.mktemp("class"))
     nbgrader(folder, "generate_assignment", ASSIGNMENT, "--force")
     released = nbformat.read(folder / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    download = tmp_path_factory.mktemp("lms") / "download.zip"
-    with zipfile.ZipFile(download, "w") as archive:
-        for student in CLASS:
-            archive.writestr(f"{ASSIGNMENT}_{student.id}_attempt_2024-03-01-10-00-00_{ASSIGNMENT}.ipynb",
-                             nbformat.writes(submission(released, ASSIGNMENT, student)))
+    download = simulate.lms_download(tmp_path_factory.mktemp("lms") / "download.zip", ASSIGNMENT, {
+        simulate.lms_name(ASSIGNMENT, student.id, "2024-03-01-10-00-00"): nbformat.writes(submission(released, ASSIGNMENT, student))
+        for student in CLASS})
     collect.collect(folder, ASSIGNMENT, download)
     return folder
 

@@ -13,7 +13,6 @@ import html
 import os
 import re
 import tempfile
-import zipfile
 from dataclasses import dataclass, replace as dataclasses_replace
 from pathlib import Path
 
@@ -23,7 +22,8 @@ import pytest
 from course_copy import assignments, cell_scores, copy_course, nbgrader
 from submissions import (EXERCISES, GENERIC_ASSIGNMENT, expected_scores, generic_students,
                          graded_cells, per_exercise_students, solution_notebook, submission)
-from tools.grading import autograde, collect, feedback, release
+from tools.grading import autograde, collect, feedback, release, simulate
+from tools.grading.simulate import lms_name
 
 # nbgrader's own parser reads these two times in the wrong order (see tools/grading/collect.py).
 FIRST, SECOND = "2024-03-01-09-30-05", "2024-03-01-09-45-00"
@@ -42,10 +42,6 @@ def students(assignment):
 
 
 CASES = [(a, s) for a in assignments() for s in students(a)]
-
-
-def lms_name(assignment, student, time, notebook=None):
-    return f"{assignment}_{student}_attempt_{time}_{notebook or assignment}.ipynb"
 
 
 def notebook_text(released, assignment, student):
@@ -72,10 +68,7 @@ def deliver(course, assignment, table, downloads, collect_options=()):
                 notebook_text(released, assignment, student)
     for number, files in enumerate((first, second), 1):
         if files:
-            download = downloads / f"download_{number}.zip"
-            with zipfile.ZipFile(download, "w") as archive:
-                for name, text in files.items():
-                    archive.writestr(f"{assignment}/{name}", text)
+            download = simulate.lms_download(downloads / f"download_{number}.zip", assignment, files)
             collect.collect(course, assignment, download, options=collect_options)
 
 

@@ -23,6 +23,7 @@ from traitlets.config import Config
 from course_copy import ROOT, copy_course
 from submissions import Student, submission
 from tools.grading import course as course_tools
+from tools.grading import simulate
 from tools.grading.collect import LMS_PATTERN, LmsFileNameCollector, safe_student_id
 
 ASSIGNMENT = "01_cam"
@@ -71,11 +72,9 @@ def submit_through_the_exchange(exchange, home, student):
 @pytest.fixture(scope="module")
 def graded(course, released, tmp_path_factory):
     notebook = nbformat.read(course / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    download = tmp_path_factory.mktemp("lms") / "download.zip"
-    with zipfile.ZipFile(download, "w") as archive:
-        for name, student in STUDENTS.items():
-            archive.writestr(f"{ASSIGNMENT}_{name}_attempt_2024-03-01-10-00-00_{ASSIGNMENT}.ipynb",
-                             nbformat.writes(submission(notebook, ASSIGNMENT, student)))
+    download = simulate.lms_download(tmp_path_factory.mktemp("lms") / "download.zip", ASSIGNMENT, {
+        simulate.lms_name(ASSIGNMENT, name, "2024-03-01-10-00-00"): nbformat.writes(submission(notebook, ASSIGNMENT, student))
+        for name, student in STUDENTS.items()})
     exchange = released[3]
     submit_through_the_exchange(exchange, tmp_path_factory.mktemp("home"), Student(EXCHANGE_STUDENT))
     return [make(course, *target) for target in (["collect", f"A={ASSIGNMENT}", f"LMS={download}"],

@@ -16,11 +16,11 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import torch
-from torch.overrides import TorchFunctionMode
 
 from coursekit import probes
 from notebook_cells import run_cell, setup_namespace
-from submissions import EXERCISES, graded_cells, reference_answers, solution_notebook
+from submissions import (EXERCISES, LYING_MODE_CLASS, LYING_TENSOR, graded_cells, reference_answers,
+                         solution_notebook)
 from tools.grading import hidden
 from tools.grading.hidden.expected import Close, Same, judge
 
@@ -179,30 +179,11 @@ def test_outside_grading_a_hidden_cell_checks_itself(monkeypatch):
         probes.run_hidden_test("compute_cam_hidden", compute_cam=namespace["compute_cam"])
 
 
-class Agreeable(torch.Tensor):
-    """A tensor that says it is zero, and false, whatever it holds."""
-
-    def __float__(self):
-        return 0.0
-
-    def __int__(self):
-        return 0
-
-    def __bool__(self):
-        return False
-
-
-class EverythingClose(TorchFunctionMode):
-    """A torch function mode under which every tensor turns into 0 as a number and False as a truth value."""
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if func is torch.Tensor.__float__:
-            return 0.0
-        if func is torch.Tensor.__int__:
-            return 0
-        if func is torch.Tensor.__bool__:
-            return False
-        return func(*args, **(kwargs or {}))
+def lying_code(source):
+    """The classes a lying submission defines (submissions.py), run here."""
+    namespace = {"torch": torch}
+    exec(source, namespace)
+    return namespace
 
 
 def torch_comparison_passes(answer, reference):
@@ -213,10 +194,10 @@ def torch_comparison_passes(answer, reference):
 def test_lying_values_fool_a_comparison_in_torch_but_not_the_plain_data_judge():
     reference = torch.arange(6.0).reshape(2, 3)
     expected = {"map": Close(reference.numpy(), ("지도", "the map"), atol=1e-6)}
-    liar = torch.zeros(2, 3).as_subclass(Agreeable)
+    liar = torch.zeros(2, 3).as_subclass(lying_code(LYING_TENSOR)["_Agreeable"])
     assert torch_comparison_passes(liar, reference)
     assert judge("t", expected, [{"test": "t", "key": "map", **probes.encode(liar)}])
-    with EverythingClose():
+    with lying_code(LYING_MODE_CLASS)["_EverythingClose"]():
         assert torch_comparison_passes(torch.zeros(2, 3), reference)
         records = [{"test": "t", "key": "map", **probes.encode(torch.zeros(2, 3))}]
     assert judge("t", expected, records)

@@ -1,8 +1,9 @@
 """`python -m tools.bench` (make bench): time the explanation methods, the notebooks and autograding.
 
-Prints a table and writes benchmarks/latest.json. Uses the real weights when
-they are in the libraries' caches, otherwise deterministic stand-ins (same
-architecture, so the same cost; the output says which).
+Prints a table and writes benchmarks/latest.json. With --class-size N (make bench-class) it grades a
+simulated class instead (grading.py) and writes benchmarks/class.json. Uses the real weights when
+they are in the libraries' caches, otherwise deterministic stand-ins (same architecture, so the
+same cost; the output says which).
 """
 import argparse
 import json
@@ -17,11 +18,12 @@ import torch
 
 from coursekit.models import RESNET18_CHECKPOINT, VIT_MODEL_ID
 from coursekit.paths import COURSE_ROOT
-from tools.bench import methods, workflows
+from tools.bench import grading, methods, workflows
 from tools.bench.timing import median_seconds
 from tools.standin_weights import STANDIN_CONFIG_KEY, STANDIN_NOTICE, STANDIN_SIDECAR_SUFFIX, write_standin_caches
 
 RESULTS = COURSE_ROOT / "benchmarks" / "latest.json"
+CLASS_RESULTS = COURSE_ROOT / "benchmarks" / "class.json"
 
 
 def _cached_vit_config():
@@ -76,15 +78,47 @@ def _print_runs(rows):
               f"{'' if r['returncode'] == 0 else '  FAILED (exit ' + str(r['returncode']) + ')'}")
 
 
+def _print_class(runs, profile):
+    sequential = runs[0]["wall_s"]
+    print(f"\ngrading a class: {runs[0]['students']} students x {runs[0]['notebooks'] // runs[0]['students']} "
+          f"assignments = {runs[0]['notebooks']} notebooks")
+    print(f"{'jobs':>4s} {'wall s':>8s} {'notebooks/h':>12s} {'speed-up':>9s} {'peak RSS MB':>12s} "
+          f"{'all at once MB':>15s}  scores")
+    for run in runs:
+        same = "identical" if run["scores"] == runs[0]["scores"] else "DIFFERENT"
+        print(f"{run['jobs']:4d} {run['wall_s']:8.1f} {run['notebooks_per_hour']:12.0f} {sequential / run['wall_s']:9.2f} "
+              f"{run['peak_rss_mb']:12.0f} {run['peak_total_rss_mb']:15.0f}  {same}")
+    parts = list(dict.fromkeys(part for times in profile.values() for part in times))
+    print("\nwhere one notebook's grading time goes (one worker, mean seconds):")
+    print(f"{'assignment':22s}" + "".join(f" {part[:14]:>14s}" for part in parts))
+    for assignment, times in profile.items():
+        print(f"{assignment:22s}" + "".join(f" {times.get(part, 0.0):14.2f}" for part in parts))
+
+
+def grade_a_class(size):
+    """Grade a simulated class with one worker and with two; print and write the results."""
+    with tempfile.TemporaryDirectory(prefix="xai-class-") as scratch:
+        runs = [grading.class_run(scratch, size, jobs) for jobs in (1, 2)]
+    profile = grading.profile(runs[0]["timings"])
+    _print_class(runs, profile)
+    return {"runs": [{k: v for k, v in run.items() if k not in ("scores", "timings")} for run in runs],
+            "identical_scores": runs[1]["scores"] == runs[0]["scores"], "profile": profile}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=40, help="timed repeats per method (median)")
     parser.add_argument("--skip-runs", action="store_true", help="only the methods, not notebooks/grading")
+    parser.add_argument("--class-size", type=int, default=0, help="grade a simulated class of this size instead")
     args = parser.parse_args(argv)
 
     weights = _use_standin_weights_unless_real_ones_are_cached()
     machine = _machine(weights)
     print("machine:", ", ".join(f"{k}={v}" for k, v in machine.items()))
+    if args.class_size:
+        CLASS_RESULTS.write_text(json.dumps({"machine": machine, **grade_a_class(args.class_size)}, indent=2) + "\n")
+        print(f"\nwritten: {CLASS_RESULTS.relative_to(COURSE_ROOT)}")
+        return
     measure = partial(median_seconds, repeats=args.repeats)
     method_rows = methods.resnet_rows(measure) + methods.vit_rows(measure)
     _print_methods(method_rows)

@@ -43,11 +43,11 @@ def _descendants(root):
     return tree
 
 
-def _peak_rss_kib(pid):
-    """VmHWM of a process in KiB, or 0 if it has ended."""
+def _memory_kib(pid, field):
+    """A memory figure of a process from /proc/<pid>/status (VmHWM: its peak; VmRSS: now) in KiB, 0 if it has ended."""
     try:
         for line in (PROC / str(pid) / "status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -55,15 +55,20 @@ def _peak_rss_kib(pid):
 
 
 def measure_command(command, cwd=None, env=None):
-    """Run `command` (its output discarded); return {"returncode", "wall_s", "peak_rss_mb"}."""
+    """Run `command` (its output discarded); return {"returncode", "wall_s", "peak_rss_mb", "peak_total_rss_mb"}:
+    the largest process, and the largest sum over the processes running at once (several grading kernels)."""
     start = time.perf_counter()
     wrapper = subprocess.Popen([sys.executable, "-c", _WRAPPER, *command], cwd=cwd, env=env or os.environ.copy(),
                                stdout=subprocess.PIPE, text=True)
-    peak_kib = 0
+    peak_kib = total_kib = 0
     while wrapper.poll() is None:
         if PROC.is_dir():
-            peak_kib = max([peak_kib, *map(_peak_rss_kib, _descendants(wrapper.pid) - {wrapper.pid})])
+            tree = _descendants(wrapper.pid) - {wrapper.pid}
+            peak_kib = max([peak_kib, *(_memory_kib(pid, "VmHWM:") for pid in tree)])
+            total_kib = max(total_kib, sum(_memory_kib(pid, "VmRSS:") for pid in tree))
         time.sleep(SAMPLE_SECONDS)
     wall = time.perf_counter() - start
     report = json.loads(wrapper.stdout.read().strip().splitlines()[-1])
-    return {"returncode": report["returncode"], "wall_s": wall, "peak_rss_mb": max(peak_kib, report["kib"]) / 1024}
+    peak_kib = max(peak_kib, report["kib"])
+    return {"returncode": report["returncode"], "wall_s": wall, "peak_rss_mb": peak_kib / 1024,
+            "peak_total_rss_mb": max(total_kib, peak_kib) / 1024}

@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
@@ -100,17 +101,42 @@ class SandboxedExecute(Execute):
         seed = secrets.randbits(63) if self.seed is None else self.seed
         self.log.info("hidden tests of %s: inputs chosen with seed %d", assignment, seed)
         test_cells = [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells if verdict.is_test(cell)]
+        self._timing, begin = Counter(), time.monotonic()
         prepared = hidden.prepare(test_cells, seed) if self.host_verdict else {}
+        self._timing["grader: hidden tests prepared"] = time.monotonic() - begin
         run_folder = Path(tempfile.mkdtemp(prefix="xai-grading-"))  # the grader's own: never seen by the kernel
         self._settings = self._sandbox_settings(folder, assignment, prepared, run_folder)
         self._info_file, self._output_bytes, self._truncated = str(run_folder / "sandbox.json"), {}, set()
+        self._first_code_cell = next((i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"), None)
+        self._begin = time.monotonic()
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
             shutil.rmtree(run_folder, ignore_errors=True)
+        begin = time.monotonic()
         if self.host_verdict:
             verdict.apply(nb, prepared)
+        self._timing["grader: verdict"] = time.monotonic() - begin
+        self.log.info("grading time: %s", ", ".join(f"{part} {seconds:.2f} s" for part, seconds in self._timing.items()))
         return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        """Run one cell, adding its time to its kind's (where a notebook's grading time goes: make bench-class)."""
+        start = time.monotonic()
+        self._timing.setdefault("kernel start", start - self._begin)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        finally:
+            if cell.cell_type == "code":
+                self._timing[self._kind(cell, index)] += time.monotonic() - start
+
+    def _kind(self, cell, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            return "answers"
+        if verdict.is_test(cell):
+            return "hidden tests" if "BEGIN HIDDEN TESTS" in cell.source else "checks"
+        return "setup cell" if index == self._first_code_cell else "lesson cells"
 
     def _sandbox_settings(self, folder, assignment, prepared, run_folder):
         """What sandbox.py needs to start this notebook's kernel (see its main)."""
