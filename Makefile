@@ -41,15 +41,17 @@ bench: $(VENV)/.dev-installed $(VENV)/.grading-installed
 student: $(VENV)/.course-installed
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; done
 
-# Instructors (README, 강사): A=<assignment>, LMS=<downloaded zip or folder>, EXCHANGE=<nbgrader exchange folder>.
+# Instructors (README, 강사): A=<assignment>, LMS=<downloaded zip or folder>, EXCHANGE=<nbgrader exchange folder>,
+# COURSE_URL=<where notebooks on Colab fetch the course: a git URL, or a .zip URL with {assignment}>.
 A ?=
 LMS ?=
 EXCHANGE ?=
+COURSE_URL ?=
 NEED_A = @test -n "$(A)" || { echo "usage: make $@ A=<assignment>, one of: $(ASSIGNMENTS)"; exit 2; }
 
-## Student versions, a zip per assignment in release_zips/ (and the exchange, if EXCHANGE is set).
+## Student versions, a zip per assignment in release_zips/ (and the exchange, if EXCHANGE is set), stamped with COURSE_URL if set.
 release: $(VENV)/.grading-installed
-	$(BIN)/python -m tools.grading.release $(if $(EXCHANGE),--exchange $(EXCHANGE))
+	$(BIN)/python -m tools.grading.release $(if $(EXCHANGE),--exchange $(EXCHANGE)) $(if $(COURSE_URL),--course-url '$(COURSE_URL)')
 
 ## Submissions into submitted/: from an LMS download (LMS=...), else from the exchange.
 collect: $(VENV)/.grading-installed
