@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 # nbgrader runs helpers such as `alembic` from PATH: the environment's scripts come first.
 export PATH := $(abspath $(BIN)):$(PATH)
+# Jupyter refuses to start as root (containers, cloud VMs) unless told to: tell it only then.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test bench student weights standin diagrams clean release collect autograde feedback export
+.PHONY: lab test browser bench student weights standin diagrams clean release collect autograde feedback export
 
 ## Create the virtual environment and install what students need.
 $(VENV)/.course-installed: requirements.txt
@@ -22,16 +24,27 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.course-installed
 
 ## Set up and open the course in JupyterLab (the first run downloads the weights on first use).
 lab: $(VENV)/.course-installed
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/
 
 ## ... plus bubblewrap for the grading sandbox (instructors, and the grading tests).
 $(VENV)/.grading-installed: tools/grading/requirements.txt $(VENV)/.course-installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tools/grading/requirements.txt
 	touch $@
 
-## Run every test: unit tests, checks against wrong answers, generated notebooks, grading, nbval.
-test: $(VENV)/.dev-installed $(VENV)/.grading-installed
+## Run every test: unit tests, checks against wrong answers, generated notebooks, grading, nbval, the browser.
+test: $(VENV)/.dev-installed $(VENV)/.grading-installed browser
 	$(BIN)/python -m pytest
+
+## The browser the student-path test drives: Debian's Chromium and its driver (installed when missing, as root).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	  else \
+	    echo "make test needs Chromium and its driver in /usr/bin: install them as root," \
+	         "e.g. 'sudo apt-get install chromium chromium-driver' (Debian, Ubuntu)" >&2; exit 1; \
+	  fi; \
+	fi
 
 ## Measure the methods, the notebooks and autograding (not a test); writes benchmarks/latest.json.
 bench: $(VENV)/.dev-installed $(VENV)/.grading-installed
