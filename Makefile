@@ -35,14 +35,18 @@ $(VENV)/.grading-installed: tools/grading/requirements.txt $(VENV)/.course-insta
 test: $(VENV)/.dev-installed $(VENV)/.grading-installed browser
 	$(BIN)/python -m pytest
 
-## The browser the student-path test drives: Debian's Chromium and its driver (installed when missing, as root).
+## The browser the student-path test drives: Debian's Chromium and its driver, with a Korean font for its
+## screenshots; installed when missing (as root, as CI runs), else make stops and says what to install.
+BROWSER_PACKAGES := chromium chromium-driver fonts-nanum
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
 browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES); \
 	  else \
-	    echo "make test needs Chromium and its driver in /usr/bin: install them as root," \
-	         "e.g. 'sudo apt-get install chromium chromium-driver' (Debian, Ubuntu)" >&2; exit 1; \
+	    echo "make test needs $(CHROMIUM) and $(CHROMEDRIVER): install them as root," \
+	         "e.g. 'sudo apt-get install $(BROWSER_PACKAGES)' (Debian, Ubuntu)" >&2; exit 1; \
 	  fi; \
 	fi
 
