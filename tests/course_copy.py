@@ -1,5 +1,7 @@
 """A throw-away copy of the course, for tests that run nbgrader (which writes into its course folder)."""
-from tools.grading import course
+import shutil
+
+from tools.grading import course, release
 from tools.grading.course import copy_course  # noqa: F401 (the tests' import point)
 
 ROOT = course.ROOT
@@ -15,3 +17,11 @@ def nbgrader(course_folder, *args):
 def assignments():
     """The assignment names: one folder per assignment under solutions/."""
     return course.assignments(ROOT)
+
+
+def copy_release(assignment, destination):
+    """What a student unzips for `assignment` (the release zip's files, unstamped), copied into `destination`."""
+    for relative in release.release_files(ROOT, assignment):
+        (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, destination / relative)
+    return destination

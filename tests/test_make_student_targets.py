@@ -7,14 +7,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from course_copy import ROOT
+from local_server import free_port, wait_until_serving
 
 BIN = Path(sys.executable).parent
 
@@ -53,10 +51,7 @@ def test_make_lab_allows_root_only_as_root(tmp_path):
 
 def test_make_lab_starts_jupyterlab_as_this_user(tmp_path):
     """A real start (as root when the tests run as root, as CI does), then a stop."""
-    folder = course_folder(tmp_path)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    folder, port = course_folder(tmp_path), free_port()
     config = tmp_path / "jupyter-config"
     config.mkdir()
     (config / "jupyter_server_config.json").write_text(json.dumps({
@@ -70,15 +65,7 @@ def test_make_lab_starts_jupyterlab_as_this_user(tmp_path):
         started = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert started.poll() is None, f"make lab exited with {started.returncode}:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"JupyterLab did not answer:\n{log.read_text()}"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token=make-lab-test", timeout=5):
-                    break
-            except OSError:
-                time.sleep(0.5)
+        wait_until_serving(f"http://127.0.0.1:{port}/api/status?token=make-lab-test", started, log)
     finally:
         os.killpg(started.pid, signal.SIGTERM)  # make and the JupyterLab it started, nothing else
         started.wait(timeout=60)

@@ -10,12 +10,8 @@ in the test's temporary folder; a failure names it. Chromium and chromedriver ar
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,9 +24,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from course_copy import ROOT
+from course_copy import copy_release
+from local_server import free_port, wait_until_serving
 from submissions import reference_answers
-from tools.grading import release
 
 ASSIGNMENT = "01_cam"
 NOTEBOOK = f"notebooks/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
@@ -43,20 +39,10 @@ STUB_INSTRUCTION = "# 여기에 코드를 작성하세요 (write your code here)
 TOKEN = "student-path-test"
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def student_folder(tmp_path):
     """What a student unzips for the assignment: the notebook and the course files beside it."""
-    folder = tmp_path / "student"
-    for relative in release.release_files(ROOT, ASSIGNMENT):
-        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / relative, folder / relative)
-    return folder
+    return copy_release(ASSIGNMENT, tmp_path / "student")
 
 
 @pytest.fixture
@@ -88,18 +74,6 @@ def lab(student_folder, tmp_path):
         except subprocess.TimeoutExpired:  # it shuts its kernels down first; they end with their parent anyway
             server.kill()
             server.wait()
-
-
-def wait_until_serving(status_url, server, log, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"JupyterLab exited:\n{log.read_text()}"
-        try:
-            with urllib.request.urlopen(status_url, timeout=5):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"JupyterLab did not answer within {timeout} s:\n{log.read_text()}")
 
 
 @pytest.fixture
