@@ -1,4 +1,6 @@
-"""A server started by a test on this machine: a free loopback port, and waiting until it answers."""
+"""A server started by a test on this machine: a free loopback port, waiting until it answers, stopping it."""
+import os
+import signal
 import socket
 import time
 import urllib.request
@@ -22,3 +24,27 @@ def wait_until_serving(url, process, log, timeout=60):
         except OSError:
             time.sleep(0.5)
     raise AssertionError(f"the server did not answer within {timeout} s:\n{log.read_text()}")
+
+
+def stop(process, timeout=30):
+    """End `process` (started with start_new_session=True) and all of its process group: SIGTERM, then SIGKILL.
+
+    JupyterLab can hang while it shuts down; waiting for the group, not just the process, also
+    catches a server that outlives the `make` that started it.
+    """
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _group_alive(process) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _group_alive(process):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _group_alive(process):
+    process.poll()  # reap the leader once it has ended
+    try:
+        os.killpg(process.pid, 0)
+        return True
+    except ProcessLookupError:
+        return False

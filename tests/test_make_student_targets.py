@@ -6,13 +6,12 @@ then and only then. A stand-in `id` on PATH plays the other user.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from course_copy import ROOT
-from local_server import free_port, wait_until_serving
+from local_server import free_port, stop, wait_until_serving
 
 BIN = Path(sys.executable).parent
 
@@ -67,8 +66,7 @@ def test_make_lab_starts_jupyterlab_as_this_user(tmp_path):
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/api/status?token=make-lab-test", started, log)
     finally:
-        os.killpg(started.pid, signal.SIGTERM)  # make and the JupyterLab it started, nothing else
-        started.wait(timeout=60)
+        stop(started)  # make and the JupyterLab it started, nothing else
 
 
 def test_make_test_says_what_to_install_when_the_browser_is_missing_and_it_cannot(tmp_path):

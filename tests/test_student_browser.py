@@ -12,20 +12,21 @@ import os
 import re
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from course_copy import copy_release
-from local_server import free_port, wait_until_serving
+from local_server import free_port, stop, wait_until_serving
 from submissions import reference_answers
 
 ASSIGNMENT = "01_cam"
@@ -37,6 +38,11 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 PASSED = "모든 확인을 통과했습니다"  # coursekit.checks.passed
 STUB_INSTRUCTION = "# 여기에 코드를 작성하세요 (write your code here)"  # the code stub of nbgrader_config.py
 TOKEN = "student-path-test"
+CELLS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
+# One JavaScript call reads what a student sees in every cell (JupyterLab redraws cells while they run).
+READ_CELLS = """return Array.from(document.querySelectorAll(arguments[0]), cell => ({
+    prompt: cell.querySelector('.jp-InputPrompt')?.textContent.trim() ?? '',
+    source: Array.from(cell.querySelectorAll('.cm-content .cm-line'), line => line.textContent).join('\\n')}));"""
 
 
 @pytest.fixture
@@ -62,18 +68,14 @@ def lab(student_folder, tmp_path):
                f"--ServerApp.root_dir={student_folder}", *(["--allow-root"] if os.geteuid() == 0 else [])]
     log = tmp_path / "jupyterlab.log"
     with open(log, "w") as output:
-        server = subprocess.Popen(command, cwd=student_folder, env=environment, stdout=output, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=student_folder, env=environment, stdout=output, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(f"{url}/api/status?token={TOKEN}", server, log)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # it shuts its kernels down first; they end with their parent anyway
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 @pytest.fixture
@@ -112,10 +114,15 @@ class Student:
         self.driver.save_screenshot(str(path))
 
     def wait(self, condition, timeout=120):
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.25).until(lambda _: condition())
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.25,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(lambda _: condition())
 
     def cells(self):
-        return self.driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+        return self.driver.find_elements(By.CSS_SELECTOR, CELLS)
+
+    def read_cells(self):
+        """[{prompt, source}] of every cell, as shown now."""
+        return self.driver.execute_script(READ_CELLS, CELLS)
 
     def kernel_idle(self):
         return self.driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator[data-status='idle']")
@@ -139,8 +146,8 @@ class Student:
         self.wait(lambda: self.prompts(code_cells) != before and self.finished(code_cells), timeout=180)
 
     def prompts(self, code_cells):
-        cells = self.cells()
-        return [cells[i].find_element(By.CSS_SELECTOR, ".jp-InputPrompt").text for i in code_cells]
+        cells = self.read_cells()
+        return [cells[i]["prompt"] for i in code_cells]
 
     def finished(self, code_cells):
         prompts = self.prompts(code_cells)
@@ -148,9 +155,11 @@ class Student:
 
     def output(self, index):
         """The cell's output as shown, scrolled into view for the step's screenshot."""
-        cell = self.cells()[index]
-        self.driver.execute_script("arguments[0].scrollIntoView();", cell)
-        return cell.find_element(By.CSS_SELECTOR, ".jp-Cell-outputWrapper").text
+        output = self.cells()[index].find_element(By.CSS_SELECTOR, ".jp-Cell-outputWrapper")
+        for _ in range(2):  # cells above it take their real height once scrolled past: aim again
+            self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", output)
+            time.sleep(0.3)
+        return output.text
 
     def replace_source(self, index, text):
         """Click into the cell's editor, select everything (Ctrl+A) and paste `text` over it."""
@@ -165,8 +174,7 @@ class Student:
 
     def source(self, index):
         """The cell's text as the editor shows it, line by line."""
-        lines = self.cells()[index].find_elements(By.CSS_SELECTOR, ".cm-content .cm-line")
-        return "\n".join(line.get_attribute("textContent") for line in lines)
+        return self.read_cells()[index]["source"]
 
     def validate(self):
         """Save, press nbgrader's Validate button; return the result dialog's class and text (it stays open)."""
