@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 # nbgrader runs helpers such as `alembic` from PATH: the environment's scripts come first.
 export PATH := $(abspath $(BIN)):$(PATH)
+# Jupyter refuses to start as root (containers, cloud VMs) unless told to: tell it only then.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test bench bench-class student weights standin diagrams clean release collect autograde feedback export
+.PHONY: lab test browser bench bench-class student weights standin diagrams clean release collect autograde feedback export
 
 ## Create the virtual environment and install what students need.
 $(VENV)/.course-installed: requirements.txt
@@ -22,16 +24,31 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.course-installed
 
 ## Set up and open the course in JupyterLab (the first run downloads the weights on first use).
 lab: $(VENV)/.course-installed
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/
 
 ## ... plus bubblewrap for the grading sandbox (instructors, and the grading tests).
 $(VENV)/.grading-installed: tools/grading/requirements.txt $(VENV)/.course-installed
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tools/grading/requirements.txt
 	touch $@
 
-## Run every test: unit tests, checks against wrong answers, generated notebooks, grading, nbval.
-test: $(VENV)/.dev-installed $(VENV)/.grading-installed
+## Run every test: unit tests, checks against wrong answers, generated notebooks, grading, nbval, the browser.
+test: $(VENV)/.dev-installed $(VENV)/.grading-installed browser
 	$(BIN)/python -m pytest
+
+## The browser the student-path test drives: Debian's Chromium and its driver, with a Korean font for its
+## screenshots; installed when missing (as root, as CI runs), else make stops and says what to install.
+BROWSER_PACKAGES := chromium chromium-driver fonts-nanum
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES); \
+	  else \
+	    echo "make test needs $(CHROMIUM) and $(CHROMEDRIVER): install them as root," \
+	         "e.g. 'sudo apt-get install $(BROWSER_PACKAGES)' (Debian, Ubuntu)" >&2; exit 1; \
+	  fi; \
+	fi
 
 ## Measure the methods, the notebooks and autograding (not a test); writes benchmarks/latest.json.
 bench: $(VENV)/.dev-installed $(VENV)/.grading-installed
@@ -45,16 +62,18 @@ bench-class: $(VENV)/.dev-installed $(VENV)/.grading-installed
 student: $(VENV)/.course-installed
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; done
 
-# Instructors (README, 강사): A=<assignment>, LMS=<downloaded zip or folder>, EXCHANGE=<nbgrader exchange folder>.
+# Instructors (README, 강사): A=<assignment>, LMS=<downloaded zip or folder>, EXCHANGE=<nbgrader exchange folder>,
+# COURSE_URL=<where notebooks on Colab fetch the course: a git URL, or a .zip URL with {assignment}>.
 A ?=
 LMS ?=
 EXCHANGE ?=
 JOBS ?=
+COURSE_URL ?=
 NEED_A = @test -n "$(A)" || { echo "usage: make $@ A=<assignment>, one of: $(ASSIGNMENTS)"; exit 2; }
 
-## Student versions, a zip per assignment in release_zips/ (and the exchange, if EXCHANGE is set).
+## Student versions, a zip per assignment in release_zips/ (and the exchange, if EXCHANGE is set), stamped with COURSE_URL if set.
 release: $(VENV)/.grading-installed
-	$(BIN)/python -m tools.grading.release $(if $(EXCHANGE),--exchange $(EXCHANGE))
+	$(BIN)/python -m tools.grading.release $(if $(EXCHANGE),--exchange $(EXCHANGE)) $(if $(COURSE_URL),--course-url '$(COURSE_URL)')
 
 ## Submissions into submitted/: from an LMS download (LMS=...), else from the exchange.
 collect: $(VENV)/.grading-installed

@@ -1,5 +1,8 @@
-"""A throw-away copy of the course, for tests that run nbgrader (which writes into its course folder), and its grades."""
-from tools.grading import autograde, course
+"""A throw-away copy of the course, for tests that run nbgrader (which writes into its course folder), its grades,
+and what a student unzips."""
+import shutil
+
+from tools.grading import autograde, course, release
 from tools.grading.course import copy_course  # noqa: F401 (the tests' import point)
 
 ROOT = course.ROOT
@@ -23,3 +26,11 @@ def cell_scores(course_folder, assignment, names):
         return {name: {grade.name: (grade.score, grade.needs_manual_grade)
                        for grade in gb.find_submission_notebook(assignment, assignment, name).grades}
                 for name in names}
+
+
+def copy_release(assignment, destination):
+    """What a student unzips for `assignment` (the release zip's files, unstamped), copied into `destination`."""
+    for relative in release.release_files(ROOT, assignment):
+        (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, destination / relative)
+    return destination

@@ -69,7 +69,7 @@ def view_of(course):
 def run(course, code, view=None, tmp_size=16 * MiB, environment=None, cpu=60, data=0, extra=(), **popen):
     """Run Python `code` in the sandbox of alice's notebook folder, as the grading kernel runs."""
     command = sandbox.sandboxed([sys.executable, "-c", code], course / "autograded/alice/01_cam",
-                                view_of(course) if view is None else view, tmp_size, environment, extra)
+                                view_of(course) if view is None else view, course, tmp_size, environment, extra)
     return subprocess.run(command, capture_output=True, text=True, timeout=120,
                           preexec_fn=lambda: sandbox.limit_resources(cpu, data), **popen)
 
@@ -210,7 +210,7 @@ server.bind('/tmp/kernel-ipc-1')
 server.listen(1)
 connection, _ = server.accept()
 connection.send(b'hello from the sandbox')
-"""], course / "autograded/alice/01_cam", view_of(course), 16 * MiB, extra=["--info-fd", str(info)])
+"""], course / "autograded/alice/01_cam", view_of(course), course, 16 * MiB, extra=["--info-fd", str(info)])
     process = subprocess.Popen(command, pass_fds=[info])
     os.close(info)
     try:

