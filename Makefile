@@ -37,9 +37,11 @@ test: $(VENV)/.dev-installed $(VENV)/.grading-installed
 bench: $(VENV)/.dev-installed $(VENV)/.grading-installed
 	$(BIN)/python -m tools.bench
 
-## Regenerate the student notebooks (notebooks/) from the instructor versions (solutions/).
+## Regenerate the student notebooks (notebooks/) and the answers later notebooks import (coursekit/answers/)
+## from the instructor versions (solutions/).
 student: $(VENV)/.course-installed
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; done
+	$(BIN)/python -m tools.answer_modules
 
 # Instructors (README, 강사): A=<assignment>, LMS=<downloaded zip or folder>, EXCHANGE=<nbgrader exchange folder>.
 A ?=
