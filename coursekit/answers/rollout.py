@@ -19,7 +19,7 @@ def add_identity_and_normalise(fused):
     Returns:
         torch.Tensor (N, N) whose rows each sum to 1.
     """
-    with_residual = fused + torch.eye(fused.shape[-1], dtype=fused.dtype)
+    with_residual = fused + torch.eye(fused.shape[-1], dtype=fused.dtype, device=fused.device)
     a_hat = with_residual / with_residual.sum(dim=-1, keepdim=True)
     return a_hat
 
@@ -43,7 +43,7 @@ def compute_attention_rollout(attentions, discard_ratio=0.0, head_fusion="mean")
     if head_fusion not in fusions:
         raise ValueError(f"head_fusion must be 'mean', 'max' or 'min', got {head_fusion!r}")
     tokens = attentions[0].shape[-1]
-    rollout = torch.eye(tokens, dtype=attentions[0].dtype)
+    rollout = torch.eye(tokens, dtype=attentions[0].dtype, device=attentions[0].device)
     for layer in attentions:
         fused = fusions[head_fusion](layer[0].detach())
         count = int(discard_ratio * tokens * tokens)
