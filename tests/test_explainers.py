@@ -107,7 +107,7 @@ class FailsAfterItsTargetLayer(torch.nn.Module):
         self.features = torch.nn.Conv2d(1, 1, kernel_size=1)
 
     def forward(self, x):
-        self.features(x)  # the hook has turned gradient recording on by now
+        self.features(x)  # the target layer's hook has run by now
         raise RuntimeError("the forward fails after the target layer")
 
 
@@ -116,6 +116,19 @@ def test_shared_gradcam_restores_grad_mode_when_the_forward_fails():
     with torch.no_grad():
         with explainers.GradCAM(model, model.features) as cam, pytest.raises(RuntimeError, match="fails after"):
             cam(torch.ones(1, 1, 2, 2), 0)
+        assert not torch.is_grad_enabled()
+
+
+def test_a_plain_forward_with_the_shared_gradcam_attached_leaves_grad_mode_off(resnet_and_image):
+    """`torch.set_grad_enabled(False); model(x)` with the hook attached: grad mode stays off, even when the forward fails."""
+    model, image = resnet_and_image
+    with explainers.GradCAM(model), torch.set_grad_enabled(False):
+        model(image)
+        assert not torch.is_grad_enabled()
+    failing = FailsAfterItsTargetLayer()
+    with explainers.GradCAM(failing, failing.features), torch.set_grad_enabled(False):
+        with pytest.raises(RuntimeError, match="fails after"):
+            failing(torch.ones(1, 1, 2, 2))
         assert not torch.is_grad_enabled()
 
 

@@ -20,28 +20,21 @@ class GradCAM:
     def __init__(self, model, target_layer=None):
         self.model = model
         self.target_layer = model.layer4[-1].conv2 if target_layer is None else target_layer
-        self.activation = None   # A: a copy of the target layer's output, (1, K, h, w)
-        self.gradient = None     # dy^c/dA, (1, K, h, w), stored by the tensor hook during backward
+        self.activation = None   # A: the target layer's output in the last forward, (1, K, h, w)
         self._handle = self.target_layer.register_forward_hook(self._keep_activation)
 
     def _keep_activation(self, module, inputs, output):
-        """Forward hook: keep a copy of A and ask autograd to hand over dy^c/dA during backward."""
-        self.activation = output.detach().clone()
-        if output.requires_grad:
-            output.register_hook(self._keep_gradient)
-
-    def _keep_gradient(self, gradient):
-        """Tensor hook: autograd calls it with dy^c/dA during backward."""
-        self.gradient = gradient
+        """Forward hook, called after every forward of the target layer: keep what __call__ needs."""
+        self.activation = output   # the tensor in the graph: __call__ differentiates with respect to it
+        return output.clone()      # the network goes on with a copy: in-place ops after the layer leave A intact
 
     def __call__(self, x, target_class):
         """Return the raw Grad-CAM (h, w) of the first image in x for target_class (pre-softmax score)."""
-        with torch.enable_grad():
-            score = self.model(x)[0, target_class]
-            score.backward()
-        self.model.zero_grad(set_to_none=True)
-        alpha = self.gradient[0].mean(dim=(1, 2))
-        cam = torch.relu((alpha[:, None, None] * self.activation[0]).sum(dim=0))
+        with torch.enable_grad():                    # a graph is needed even when called under torch.no_grad()
+            score = self.model(x)[0, target_class]   # y^c: the logit, before any softmax
+            gradient, = torch.autograd.grad(score, self.activation)   # dy^c/dA only: no parameter's .grad
+        alpha = gradient[0].mean(dim=(1, 2))                                  # (K,)
+        cam = torch.relu((alpha[:, None, None] * self.activation[0].detach()).sum(dim=0))  # ReLU after the sum
         return cam
 
     def remove(self):
