@@ -12,7 +12,7 @@ from coursekit.hooks import count_hooks
 from coursekit.images import preprocess_image
 from coursekit.models import load_resnet18
 from coursekit.paths import resource_path
-from gradcam_cases import LAYERS, expect_matches_references
+from gradcam_cases import LAYERS, captum_gradcam, expect_matches_references, expect_same_map
 from resnet_cases import MODELS
 
 
@@ -88,6 +88,15 @@ def test_refusing_reference_lets_an_own_answer_through():
 @pytest.mark.parametrize("weights", ["standin", "seed1"])
 def test_shared_gradcam_matches_captum_and_pytorch_grad_cam(weights, layer_name):
     expect_matches_references(explainers.GradCAM, MODELS[weights](), layer_name)
+
+
+def test_shared_gradcam_works_on_a_frozen_model_as_captum_does():
+    """A backbone frozen for transfer learning: no parameter requires grad, so the layer's output has no graph."""
+    model = MODELS["seed1"]().requires_grad_(False)
+    image = preprocess_image(resource_path("chelsea.png"))
+    with explainers.GradCAM(model) as cam:
+        heatmap = cam(image, 3)
+    expect_same_map(heatmap, captum_gradcam(model, model.layer4[-1].conv2, image, 3))
 
 
 @pytest.mark.parametrize("grad_enabled", [True, False])

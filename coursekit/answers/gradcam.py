@@ -25,8 +25,8 @@ class GradCAM:
 
     def _keep_activation(self, module, inputs, output):
         """Forward hook, called after every forward of the target layer: keep what __call__ needs."""
-        self.activation = output   # the tensor in the graph: __call__ differentiates with respect to it
-        return output.clone()      # the network goes on with a copy: in-place ops after the layer leave A intact
+        self.activation = output.detach().requires_grad_()   # A as a leaf: the rest of the network is a function of A
+        return self.activation.clone()   # the network goes on with a copy: in-place ops after the layer cannot touch A
 
     def __call__(self, x, target_class):
         """Return the raw Grad-CAM (h, w) of the first image in x for target_class (pre-softmax score)."""
