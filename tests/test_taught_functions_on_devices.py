@@ -7,14 +7,16 @@ soon as an operation makes a tensor somewhere else than the input (say `torch.ey
 reading one (`.tolist()`, `int(...)`) gives zeros: enough to run the code, not to check results.
 With a GPU, the same functions also run on CUDA and must agree with their CPU results.
 """
+import nbformat
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torchvision.models import resnet18
 
+from course_copy import assignments
 from coursekit.vit import vit_attentions
-from notebook_cells import solution_namespace
+from notebook_cells import notebook_path, solution_namespace
 from resnet_cases import MODELS
 
 EXERCISES = {
@@ -23,6 +25,14 @@ EXERCISES = {
     "03_vit_attention": ("obtain_attention_maps", "attention_entropies"),
     "04_attention_rollout": ("add_identity_and_normalise", "compute_attention_rollout"),
 }
+
+
+def test_every_exercise_of_every_notebook_is_run_here():
+    assert list(EXERCISES) == assignments()
+    for assignment, grade_ids in EXERCISES.items():
+        notebook = nbformat.read(notebook_path(assignment), as_version=4)
+        assert grade_ids == tuple(cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
+                                  if cell.metadata.get("nbgrader", {}).get("solution"))
 
 
 @pytest.fixture(scope="module")
