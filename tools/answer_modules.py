@@ -1,4 +1,4 @@
-"""`python -m tools.answer_modules` (run by `make student`): coursekit/answers/<module>.py from the solution notebooks.
+"""`python -m tools.answer_modules` (make student): write coursekit/answers/ from the solution notebooks.
 
 The answers that later notebooks and the benchmark use are the code the course teaches, not a
 second implementation. Each module is written from the cells of solutions/<a>/<a>.ipynb whose
@@ -25,14 +25,17 @@ SOLUTION_START, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def notebook_path(course, assignment):
+    """The solution notebook of an assignment, e.g. solutions/01_cam/01_cam.ipynb."""
     return Path(course) / "solutions" / assignment / f"{assignment}.ipynb"
 
 
 def module_path(course, assignment):
+    """The answer module an assignment's tagged cells are written to (coursekit.answers.BY_ASSIGNMENT)."""
     return Path(course) / "coursekit" / "answers" / f"{BY_ASSIGNMENT[assignment]}.py"
 
 
 def is_answer(cell):
+    """Whether a notebook cell is tagged as an answer that later notebooks build on."""
     return cell.cell_type == "code" and cell.metadata.get(ANSWER_TAG, {}).get("answer") is True
 
 
