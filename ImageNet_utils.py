@@ -5,6 +5,8 @@ course ships no copy of the list and the index of a name is always the model's.
 """
 from torchvision.models import ResNet18_Weights
 
+from coursekit.messages import bilingual
+
 NUM_CLASSES = 1000
 
 
@@ -19,8 +21,9 @@ class _ClassNames(dict):
     """A dict of class names whose missing keys get an error that says the valid range."""
 
     def __missing__(self, key):
-        raise ImageNetLookupError(f"ImageNet 클래스 인덱스는 0 이상 {NUM_CLASSES - 1} 이하의 정수입니다: 받은 값 {key!r}\n"
-                                  f"ImageNet class indices are integers in [0, {NUM_CLASSES - 1}], got {key!r}")
+        raise ImageNetLookupError(bilingual(
+            f"ImageNet 클래스 인덱스는 0 이상 {NUM_CLASSES - 1} 이하의 정수입니다: 받은 값 {key!r}",
+            f"ImageNet class indices are integers in [0, {NUM_CLASSES - 1}], got {key!r}"))
 
 
 #: Class index (0-999) -> human-readable ImageNet class name.
@@ -37,8 +40,8 @@ def label_to_index(name):
         if label.lower() == wanted:
             return idx
     similar = [label for label in clsidx_to_labels.values() if wanted in label.lower()][:5]
-    raise ImageNetLookupError(f"ImageNet 클래스 이름 '{name}'을(를) 찾을 수 없습니다. 비슷한 이름: {similar}\n"
-                              f"no ImageNet class named '{name}'; similar names: {similar}")
+    raise ImageNetLookupError(bilingual(f"ImageNet 클래스 이름 '{name}'을(를) 찾을 수 없습니다. 비슷한 이름: {similar}",
+                                        f"no ImageNet class named '{name}'; similar names: {similar}"))
 
 
 def check_class_index(target_class, num_classes=NUM_CLASSES):
@@ -47,10 +50,10 @@ def check_class_index(target_class, num_classes=NUM_CLASSES):
     A clear error here beats an IndexError deep inside a tensor operation.
     """
     if isinstance(target_class, bool) or not hasattr(target_class, "__index__"):
-        raise TypeError(f"클래스 인덱스는 정수여야 합니다: 받은 값 {target_class!r}\n"
-                        f"class index must be an integer, got {type(target_class).__name__}")
+        raise TypeError(bilingual(f"클래스 인덱스는 정수여야 합니다: 받은 값 {target_class!r}",
+                                  f"class index must be an integer, got {type(target_class).__name__}"))
     index = int(target_class.__index__())
     if not 0 <= index < num_classes:
-        raise IndexError(f"클래스 인덱스는 0 이상 {num_classes - 1} 이하여야 합니다: 받은 값 {index}\n"
-                         f"class index must be in [0, {num_classes - 1}], got {index}")
+        raise IndexError(bilingual(f"클래스 인덱스는 0 이상 {num_classes - 1} 이하여야 합니다: 받은 값 {index}",
+                                   f"class index must be in [0, {num_classes - 1}], got {index}"))
     return index

@@ -58,9 +58,11 @@ bench: $(VENV)/.dev-installed $(VENV)/.grading-installed
 bench-class: $(VENV)/.dev-installed $(VENV)/.grading-installed
 	$(BIN)/python -m tools.bench --class-size $(or $(STUDENTS),24)
 
-## Regenerate the student notebooks (notebooks/) from the instructor versions (solutions/).
+## Regenerate the student notebooks (notebooks/) and the answers later notebooks import (coursekit/answers/)
+## from the instructor versions (solutions/).
 student: $(VENV)/.course-installed
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; done
+	$(BIN)/python -m tools.answer_modules
 
 # Instructors (README, 강사): A=<assignment>, LMS=<downloaded zip or folder>, EXCHANGE=<nbgrader exchange folder>,
 # COURSE_URL=<where notebooks on Colab fetch the course: a git URL, or a .zip URL with {assignment}>.

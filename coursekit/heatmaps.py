@@ -16,7 +16,6 @@ Images are opened by coursekit.images.open_rgb_image, the one place that turns
 a file into RGB with clear errors, so the overlay shows what the model saw.
 """
 from math import ceil
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 from matplotlib.cm import ScalarMappable
@@ -108,7 +107,7 @@ def normalize_heatmap(heatmap, eps=1e-8):
     only the relative pattern within one map is meaningful. `eps` keeps the
     division finite. A map whose values span no more than `eps` (a constant map,
     including all zeros) becomes all zeros instead of amplified rounding noise;
-    `describe_flat_map` says so in words. The input is never modified.
+    the figures say so in words (`visualize_heatmap`). The input is never modified.
     """
     array = as_2d_array(heatmap)
     if _is_flat(array, eps):
@@ -153,22 +152,6 @@ def _flat_map_notes(heatmap, eps=1e-8):
         return (f"상수 맵 (constant map): 모든 값이 {value}, 공간 정보가 없습니다",
                 f"constant map ({value}): no spatial information")
     return None
-
-
-def describe_flat_map(raw, eps=1e-8):
-    """Explain in words why a map will be drawn blank, or return None if it has a pattern.
-
-    An all-zero map (typical for Grad-CAM after the ReLU when nothing supports the
-    class) and a constant map both normalise to zeros; without a note a student
-    would take the empty overlay for a plotting bug. Returns two lines, Korean
-    then English; the figures draw only the English line (no Hangul font).
-    `eps` is the same threshold `normalize_heatmap` uses for "constant".
-    """
-    notes = _flat_map_notes(raw, eps)
-    if notes is None:
-        return None
-    korean, english = notes
-    return bilingual(korean, english)
 
 
 # ---------------------------------------------------------------------------

@@ -57,16 +57,22 @@ def _check_image_path(image_path):
         f"image file not found: {path} — check the file name and folder ({where_en})"))
 
 
-def _high_bit_depth_to_l(image):
+def _high_bit_depth_to_l(image, path):
     """Scale a 16-bit, 32-bit or float grayscale image to 8-bit "L" instead of clipping it.
 
     PIL's convert("RGB") clips such values at 255, turning most 16-bit images
     white. The file's mode does not say which range was used, so the values do:
     floats in 0..1 are scaled by 255, values in 0..255 are kept, values in
     0..65535 (16-bit files, opened as "I;16" or "I") are divided by 257, and
-    anything else is stretched from its min..max to 0..255.
+    anything else is stretched from its min..max to 0..255; a constant image of
+    such values has no range to stretch and becomes black. NaN or infinite
+    pixels are an error: they have no grey level.
     """
     values = np.asarray(image, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(bilingual(
+            f"이미지에 NaN 또는 무한대인 픽셀 값이 있어 밝기로 바꿀 수 없습니다: {path}",
+            f"the image has NaN or infinite pixel values, which have no grey level: {path}"))
     low, high = float(values.min()), float(values.max())
     if image.mode == "F" and low >= 0 and high <= 1:
         scaled = values * 255.0
@@ -74,15 +80,17 @@ def _high_bit_depth_to_l(image):
         scaled = values
     elif low >= 0 and high <= 65535:
         scaled = values / 257.0
-    else:
+    elif high > low:
         scaled = (values - low) / (high - low) * 255.0
+    else:
+        scaled = np.zeros_like(values)
     return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
 
 
 def _to_rgb(image, path):
     """Convert a PIL image of any mode to "RGB"; transparent pixels become white."""
     if image.mode in _HIGH_BIT_DEPTH_MODES:
-        image = _high_bit_depth_to_l(image)
+        image = _high_bit_depth_to_l(image, path)
     has_alpha = image.mode in _ALPHA_MODES or "transparency" in image.info
     try:
         if has_alpha:

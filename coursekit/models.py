@@ -12,11 +12,16 @@ from pathlib import Path
 import torch
 from torchvision import models
 
+from coursekit.messages import bilingual
+
 RESNET18_CHECKPOINT = "resnet18-f37072fd.pth"
 VIT_MODEL_ID = "google/vit-base-patch16-224"
-STANDIN_NOTICE = (
-    "※ 대체 가중치(stand-in weights) 사용 중: 테스트/CI용 무작위 가중치라 예측과 그림은 의미가 없습니다.\n"
-    "   STAND-IN weights in use (tests/CI): predictions and pictures are meaningless.")
+# The markers of the stand-in weights, written by tools/standin_weights.py and looked for here:
+STANDIN_SIDECAR_SUFFIX = ".standin"  # torchvision: a file <checkpoint>.standin beside the checkpoint
+STANDIN_CONFIG_KEY = "course_standin_weights"  # Hugging Face: this key, true, in the model's config.json
+STANDIN_NOTICE = bilingual(
+    "※ 대체 가중치(stand-in weights) 사용 중: 테스트/CI용 무작위 가중치라 예측과 그림은 의미가 없습니다.",
+    "STAND-IN weights in use (tests/CI): predictions and pictures are meaningless.")
 
 
 _notice_shown = False
@@ -36,15 +41,15 @@ class WeightsUnavailableError(RuntimeError):
 
 def _unavailable(model_name, cache_variable, cache_dir, cause):
     """Build the student-facing error for weights that could not be loaded."""
-    return WeightsUnavailableError(
+    return WeightsUnavailableError(bilingual(
         f"{model_name}의 사전학습 가중치를 내려받지 못했습니다 (캐시: {cache_dir}).\n"
         "  - 인터넷에 연결한 뒤 이 셀을 다시 실행하세요 (한 번만 내려받으면 이후에는 오프라인으로 동작합니다).\n"
         "  - 또는 인터넷이 되는 컴퓨터에서 코스 폴더의 `make weights` (또는 `python -m tools.fetch_weights`)를\n"
-        f"    실행한 뒤, 그 캐시 폴더를 복사해 오고 환경 변수 {cache_variable}가 그 폴더를 가리키게 하세요.\n"
+        f"    실행한 뒤, 그 캐시 폴더를 복사해 오고 환경 변수 {cache_variable}가 그 폴더를 가리키게 하세요.",
         f"Could not download the pretrained {model_name} weights and found no cached copy in {cache_dir}.\n"
         "Connect to the internet and re-run this cell (one download, then it works offline), or run\n"
         f"`make weights` on a machine that is online, copy its cache and point {cache_variable} at it.\n"
-        f"(cause: {type(cause).__name__}: {cause})")
+        f"(cause: {type(cause).__name__}: {cause})"))
 
 
 def load_resnet18():
@@ -54,7 +59,7 @@ def load_resnet18():
     except OSError as err:  # URLError, socket and HTTP errors are all OSErrors
         raise _unavailable("ResNet18", "TORCH_HOME", torch.hub.get_dir(), err) from None
     checkpoint = Path(torch.hub.get_dir()) / "checkpoints" / RESNET18_CHECKPOINT
-    if checkpoint.with_name(checkpoint.name + ".standin").exists():
+    if checkpoint.with_name(checkpoint.name + STANDIN_SIDECAR_SUFFIX).exists():
         _announce_standin()
     return model.eval()
 
@@ -77,8 +82,8 @@ def load_vit():
         from huggingface_hub.constants import HF_HUB_CACHE
         raise _unavailable("ViT-B/16", "HF_HOME", HF_HUB_CACHE, err) from None
     if model.config._attn_implementation != "eager":
-        raise RuntimeError("ViT가 eager attention으로 로드되지 않아 attention 값을 얻을 수 없습니다.\n"
-                           "ViT was not loaded with eager attention, so it would return no attention weights.")
-    if getattr(model.config, "course_standin_weights", False):
+        raise RuntimeError(bilingual("ViT가 eager attention으로 로드되지 않아 attention 값을 얻을 수 없습니다.",
+                                     "ViT was not loaded with eager attention, so it would return no attention weights."))
+    if getattr(model.config, STANDIN_CONFIG_KEY, False):
         _announce_standin()
     return model.eval(), processor

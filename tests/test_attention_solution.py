@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from transformers import ViTConfig, ViTForImageClassification
 
 from tools.references.attention import cls_attention_maps, entropy
 from coursekit import explainers
@@ -52,6 +53,42 @@ def test_obtain_attention_maps_follows_patch_size_and_head_count(solution, layer
     grid = 224 // patch_size
     attentions = random_attentions(layers, heads, grid, seed=layers * 100 + heads)
     assert_maps_match_reference(solution["obtain_attention_maps"](attentions, patch_size=patch_size), attentions, grid)
+
+
+@pytest.mark.parametrize("image_size, patch_size", [(64, 8), (32, 16), (96, 32), (224, 56)])
+def test_obtain_attention_maps_follows_image_size(solution, image_size, patch_size):
+    grid = image_size // patch_size
+    attentions = random_attentions(2, 3, grid, seed=image_size + patch_size)
+    maps = solution["obtain_attention_maps"](attentions, patch_size=patch_size, image_size=image_size)
+    assert_maps_match_reference(maps, attentions, grid)
+
+
+def small_vit_attentions():
+    """The attentions of a randomly initialised 2-layer ViT on 64 x 64 images in 8 x 8 patches (notebook 05's size)."""
+    config = ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                       image_size=64, patch_size=8, num_labels=3, attn_implementation="eager")
+    torch.manual_seed(0)
+    model = ViTForImageClassification(config).eval()
+    with torch.no_grad():
+        return model(torch.randn(1, 3, 64, 64), output_attentions=True).attentions
+
+
+@pytest.mark.parametrize("source", ["solution", "shared"])
+def test_obtain_attention_maps_of_a_small_vit(solution, source):
+    obtain = solution["obtain_attention_maps"] if source == "solution" else explainers.obtain_attention_maps
+    attentions = small_vit_attentions()
+    assert attentions[0].shape == (1, 4, 65, 65)
+    assert_maps_match_reference(obtain(attentions, patch_size=8, image_size=64), attentions, 8)
+
+
+@pytest.mark.parametrize("source", ["solution", "shared"])
+def test_obtain_attention_maps_says_when_the_tokens_do_not_fit_the_grid(solution, source):
+    obtain = solution["obtain_attention_maps"] if source == "solution" else explainers.obtain_attention_maps
+    attentions = small_vit_attentions()
+    message = (r"(?s)토큰 수가 65개인데, image_size=224, patch_size=8이면 \[CLS\] 1개 \+ 28×28 패치 = 785개여야 합니다"
+               r".*65 tokens, but image_size=224 and patch_size=8 give 1 CLS token \+ 28x28 patches = 785")
+    with pytest.raises(ValueError, match=message):
+        obtain(attentions, patch_size=8)
 
 
 @pytest.mark.parametrize("image_name", IMAGES)

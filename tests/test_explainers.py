@@ -12,7 +12,7 @@ from coursekit.hooks import count_hooks
 from coursekit.images import preprocess_image
 from coursekit.models import load_resnet18
 from coursekit.paths import resource_path
-from gradcam_cases import LAYERS, expect_matches_references
+from gradcam_cases import LAYERS, captum_gradcam, expect_matches_references, expect_same_map
 from resnet_cases import MODELS
 
 
@@ -90,6 +90,15 @@ def test_shared_gradcam_matches_captum_and_pytorch_grad_cam(weights, layer_name)
     expect_matches_references(explainers.GradCAM, MODELS[weights](), layer_name)
 
 
+def test_shared_gradcam_works_on_a_frozen_model_as_captum_does():
+    """A backbone frozen for transfer learning: no parameter requires grad, so the layer's output has no graph."""
+    model = MODELS["seed1"]().requires_grad_(False)
+    image = preprocess_image(resource_path("chelsea.png"))
+    with explainers.GradCAM(model) as cam:
+        heatmap = cam(image, 3)
+    expect_same_map(heatmap, captum_gradcam(model, model.layer4[-1].conv2, image, 3))
+
+
 @pytest.mark.parametrize("grad_enabled", [True, False])
 def test_shared_gradcam_leaves_grad_mode_hooks_and_gradients_as_it_found_them(resnet_and_image, grad_enabled):
     model, image = resnet_and_image
@@ -107,7 +116,7 @@ class FailsAfterItsTargetLayer(torch.nn.Module):
         self.features = torch.nn.Conv2d(1, 1, kernel_size=1)
 
     def forward(self, x):
-        self.features(x)  # the hook has turned gradient recording on by now
+        self.features(x)  # the target layer's hook has run by now
         raise RuntimeError("the forward fails after the target layer")
 
 
@@ -116,6 +125,19 @@ def test_shared_gradcam_restores_grad_mode_when_the_forward_fails():
     with torch.no_grad():
         with explainers.GradCAM(model, model.features) as cam, pytest.raises(RuntimeError, match="fails after"):
             cam(torch.ones(1, 1, 2, 2), 0)
+        assert not torch.is_grad_enabled()
+
+
+def test_a_plain_forward_with_the_shared_gradcam_attached_leaves_grad_mode_off(resnet_and_image):
+    """`torch.set_grad_enabled(False); model(x)` with the hook attached: grad mode stays off, even when the forward fails."""
+    model, image = resnet_and_image
+    with explainers.GradCAM(model), torch.set_grad_enabled(False):
+        model(image)
+        assert not torch.is_grad_enabled()
+    failing = FailsAfterItsTargetLayer()
+    with explainers.GradCAM(failing, failing.features), torch.set_grad_enabled(False):
+        with pytest.raises(RuntimeError, match="fails after"):
+            failing(torch.ones(1, 1, 2, 2))
         assert not torch.is_grad_enabled()
 
 

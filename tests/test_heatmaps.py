@@ -15,7 +15,6 @@ from PIL import Image  # noqa: E402
 from coursekit.heatmaps import (  # noqa: E402
     COLORBAR_LABEL,
     as_2d_array,
-    describe_flat_map,
     load_display_image,
     normalize_heatmap,
     overlay_heatmap,
@@ -45,6 +44,13 @@ def rgb_path(tmp_path):
     path = tmp_path / "cat.png"
     Image.fromarray(pixels).save(path)
     return path
+
+
+def printed_note(heatmap, image_path, capsys):
+    """What visualize_heatmap prints about a map drawn blank (Korean line, English line), or None."""
+    capsys.readouterr()
+    visualize_heatmap(image_path, heatmap)
+    return capsys.readouterr().out.rstrip("\n") or None
 
 
 def assert_bilingual(error):
@@ -189,42 +195,42 @@ def test_normalisation_is_per_map():
     assert not np.allclose(normalize_heatmap(rescaled), normalize_heatmap(-heat))
 
 
-def test_negative_raw_cam_is_handled():
+def test_negative_raw_cam_is_handled(rgb_path, capsys):
     raw_cam = np.linspace(-5, -1, 49).reshape(7, 7)  # raw CAM before any ReLU can be all negative
     norm = normalize_heatmap(raw_cam)
     assert norm[0, 0] == 0.0 and norm[-1, -1] == pytest.approx(1.0, abs=1e-6)
-    assert describe_flat_map(raw_cam) is None
+    assert printed_note(raw_cam, rgb_path, capsys) is None
 
 
-def test_all_zero_map_becomes_zeros_with_a_note():
+def test_all_zero_map_becomes_zeros_with_a_note(rgb_path, capsys):
     zeros = torch.zeros(7, 7)
     norm = normalize_heatmap(zeros)
     assert not np.isnan(norm).any()
     np.testing.assert_array_equal(norm, np.zeros((7, 7)))
-    note = describe_flat_map(zeros)
+    note = printed_note(zeros, rgb_path, capsys)
     assert note.splitlines()[0] == "모든 값이 0 (all zeros): 이 클래스에 대한 양(+)의 근거가 없습니다"
     assert "all zeros" in note.splitlines()[1]
     assert_bilingual(note)
 
 
-def test_constant_map_becomes_zeros_with_a_note():
+def test_constant_map_becomes_zeros_with_a_note(rgb_path, capsys):
     constant = np.full((14, 14), 0.7)
     np.testing.assert_array_equal(normalize_heatmap(constant), np.zeros((14, 14)))
-    note = describe_flat_map(constant)
+    note = printed_note(constant, rgb_path, capsys)
     assert note.startswith("상수 맵 (constant map)")
     assert "0.7" in note
     assert_bilingual(note)
 
 
-def test_rounding_noise_counts_as_constant():
+def test_rounding_noise_counts_as_constant(rgb_path, capsys):
     noisy = np.full((7, 7), 0.25)
     noisy[3, 3] += 1e-10  # far below eps: not a pattern worth stretching to [0, 1]
     np.testing.assert_array_equal(normalize_heatmap(noisy), np.zeros((7, 7)))
-    assert describe_flat_map(noisy).startswith("상수 맵")
+    assert printed_note(noisy, rgb_path, capsys).startswith("상수 맵")
 
 
-def test_map_with_a_pattern_has_no_note():
-    assert describe_flat_map(peaked_map(7, 3, 3)) is None
+def test_map_with_a_pattern_has_no_note(rgb_path, capsys):
+    assert printed_note(peaked_map(7, 3, 3), rgb_path, capsys) is None
 
 
 def test_normalize_does_not_modify_its_input():

@@ -6,7 +6,7 @@ from PIL import Image
 
 from ImageNet_utils import (NUM_CLASSES, ImageNetLookupError, check_class_index, clsidx_to_labels,
                             label_to_index)
-from coursekit.images import IMAGENET_MEAN, IMAGENET_STD, preprocess_image, preprocess_image_vit
+from coursekit.images import IMAGENET_MEAN, IMAGENET_STD, open_rgb_image, preprocess_image, preprocess_image_vit
 from coursekit.models import load_vit
 from coursekit.paths import resource_path
 
@@ -44,6 +44,32 @@ def test_rgba_picture_is_put_on_white(tmp_path):
     x = preprocess_image(_save(tmp_path, "RGBA", (10, 20, 30, 0)))
     expected = [(1.0 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)]
     assert torch.allclose(x[0, :, 5, 5], torch.tensor(expected), atol=1e-5)
+
+
+def _float_image(tmp_path, values):
+    """A 32-bit float ("F") grayscale TIFF with the given rows of values."""
+    path = tmp_path / "float.tif"
+    Image.fromarray(np.asarray(values, dtype=np.float32), mode="F").save(path)
+    return path
+
+
+@pytest.mark.filterwarnings("error")  # 0 / 0 warns before it casts NaN to uint8
+@pytest.mark.parametrize("value", [-1.0, 70000.0, -3.5e9])
+def test_constant_float_image_outside_every_known_range_becomes_black(tmp_path, value):
+    grey = np.asarray(open_rgb_image(_float_image(tmp_path, np.full((6, 8), value))))
+    assert grey.shape == (6, 8, 3) and not grey.any()
+
+
+def test_float_image_outside_every_known_range_is_stretched_from_min_to_max(tmp_path):
+    grey = np.asarray(open_rgb_image(_float_image(tmp_path, [[-1.0, 1.0], [3.0, -1.0]])))[..., 0]
+    np.testing.assert_array_equal(grey, [[0, 128], [255, 0]])
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_float_image_with_nan_or_inf_pixels_is_a_clear_error(tmp_path, bad):
+    path = _float_image(tmp_path, [[0.5, bad], [0.25, 0.0]])
+    with pytest.raises(ValueError, match="(?s)NaN 또는 무한대.*NaN or infinite pixel values"):
+        preprocess_image(path)
 
 
 def test_missing_image_is_a_clear_error(tmp_path):

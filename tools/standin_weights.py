@@ -17,7 +17,8 @@ the genuine names and layouts, filled with seeded random weights:
   model.safetensors (with the checkpoint key names the hub file uses) and preprocessor_config.json.
 
 The weights are NOT the pretrained ones: predictions and pictures made with them are meaningless.
-Two markers let the course's loader (coursekit.models) say so:
+Two markers, defined in coursekit.models (STANDIN_SIDECAR_SUFFIX, STANDIN_CONFIG_KEY), let the course's
+loader say so:
 
 - torchvision: a sidecar text file <TORCH_HOME>/hub/checkpoints/resnet18-f37072fd.pth.standin;
 - Hugging Face: the key "course_standin_weights": true in config.json (model.config.course_standin_weights).
@@ -42,16 +43,15 @@ import torch
 from safetensors.torch import save_file
 from torchvision.models import ResNet18_Weights, resnet18
 
+from coursekit.models import RESNET18_CHECKPOINT, STANDIN_CONFIG_KEY, STANDIN_SIDECAR_SUFFIX, VIT_MODEL_ID
+
 STANDIN_VERSION = 1  # bump whenever the written bytes change, so existing caches are rewritten
 MODELS = ("resnet18", "vit")
 
-RESNET18_CHECKPOINT = "resnet18-f37072fd.pth"
-STANDIN_SIDECAR_SUFFIX = ".standin"
-STANDIN_CONFIG_KEY = "course_standin_weights"
 STANDIN_NOTICE = ("These are deterministic STAND-IN weights for tests and CI, not the real pretrained "
                   "weights: predictions and pictures made with them are meaningless.")
 
-VIT_REPO_FOLDER = "models--google--vit-base-patch16-224"
+VIT_REPO_FOLDER = "models--" + VIT_MODEL_ID.replace("/", "--")  # the hub cache's folder name
 #: A fixed fake revision (40 hex digits, as the hub cache requires), derived from a readable name.
 VIT_REVISION = hashlib.sha1(b"course stand-in google/vit-base-patch16-224 v1").hexdigest()
 

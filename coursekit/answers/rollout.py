@@ -1,34 +1,58 @@
-"""Notebook 04's answer: attention rollout."""
+"""Notebook 04_attention_rollout's answers, as solutions/04_attention_rollout/04_attention_rollout.ipynb teaches them.
+
+Written by `make student` (python -m tools.answer_modules) from the notebook's cells tagged as
+answers: edit the notebook, not this file.
+"""
+import math
+
 import torch
 
-from coursekit.answers.attention import cls_patch_map
+__all__ = ["add_identity_and_normalise", "compute_attention_rollout"]
 
-__all__ = ["compute_attention_rollout"]
 
-_HEAD_FUSIONS = {"mean": lambda a: a.mean(dim=0), "max": lambda a: a.amax(dim=0), "min": lambda a: a.amin(dim=0)}
+def add_identity_and_normalise(fused):
+    """Return A_hat: fused + I with every ROW divided by its own sum.
+
+    Args:
+        fused: (N, N) fused attention of one layer (rows need not sum to 1); not modified.
+
+    Returns:
+        torch.Tensor (N, N) whose rows each sum to 1.
+    """
+    with_residual = fused + torch.eye(fused.shape[-1], dtype=fused.dtype, device=fused.device)
+    a_hat = with_residual / with_residual.sum(dim=-1, keepdim=True)
+    return a_hat
 
 
 def compute_attention_rollout(attentions, discard_ratio=0.0, head_fusion="mean"):
-    """Attention rollout (Abnar & Zuidema 2020) of one image as a (14, 14) map (notebook 04).
+    """Attention rollout (Abnar & Zuidema 2020) of one image.
 
-    Per layer: fuse the heads, zero the lowest `discard_ratio` of the fused entries
-    (never the CLS-to-CLS entry), add the identity for the residual, normalise each
-    ROW to sum 1, and accumulate R_l = A_hat_l @ R_(l-1). The map is R's CLS row over
-    the patches, not rescaled. The inputs are not modified.
+    Args:
+        attentions: sequence of (1, H, N, N) attention tensors, one per layer; not modified.
+        discard_ratio: fraction of each fused matrix's N * N entries to zero (the smallest),
+            always sparing the CLS-to-CLS entry [0, 0].
+        head_fusion: "mean", "max" or "min" over the heads.
+
+    Returns:
+        torch.Tensor (side, side), side = sqrt(N - 1): the CLS row of R = A_hat_L ... A_hat_1
+        over the patch tokens, row-major, not rescaled.
     """
-    if head_fusion not in _HEAD_FUSIONS:
-        raise ValueError(f"head_fusion must be one of {sorted(_HEAD_FUSIONS)}, got {head_fusion!r}")
+    fusions = {"mean": lambda heads: heads.mean(dim=0),
+               "max": lambda heads: heads.amax(dim=0),
+               "min": lambda heads: heads.amin(dim=0)}
+    if head_fusion not in fusions:
+        raise ValueError(f"head_fusion must be 'mean', 'max' or 'min', got {head_fusion!r}")
     tokens = attentions[0].shape[-1]
-    identity = torch.eye(tokens, dtype=attentions[0].dtype, device=attentions[0].device)
-    rollout = identity
+    rollout = torch.eye(tokens, dtype=attentions[0].dtype, device=attentions[0].device)
     for layer in attentions:
-        fused = _HEAD_FUSIONS[head_fusion](layer[0].detach())  # a new tensor: the input stays intact
-        n_discard = int(fused.numel() * discard_ratio)
-        if n_discard:
-            flat = fused.view(-1)
-            lowest = flat.topk(n_discard, largest=False).indices
-            flat[lowest[lowest != 0]] = 0
-        a_hat = fused + identity
-        a_hat = a_hat / a_hat.sum(dim=-1, keepdim=True)
-        rollout = a_hat @ rollout
-    return cls_patch_map(rollout[0, 1:])
+        fused = fusions[head_fusion](layer[0].detach())
+        count = int(discard_ratio * tokens * tokens)
+        if count:
+            cls_to_cls = fused[0, 0].clone()
+            lowest = fused.flatten().topk(count, largest=False).indices
+            fused = fused.flatten().index_fill(0, lowest, 0.0).reshape(tokens, tokens)
+            fused[0, 0] = cls_to_cls
+        rollout = add_identity_and_normalise(fused) @ rollout
+    side = math.isqrt(tokens - 1)
+    rollout_map = rollout[0, 1:].reshape(side, side)
+    return rollout_map

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import torch
 
-from coursekit.models import RESNET18_CHECKPOINT, VIT_MODEL_ID
+from coursekit.models import RESNET18_CHECKPOINT, STANDIN_CONFIG_KEY, STANDIN_SIDECAR_SUFFIX
 from coursekit.paths import COURSE_ROOT
 from tools.bench import grading, methods, workflows
 from tools.bench.timing import median_seconds
-from tools.standin_weights import STANDIN_CONFIG_KEY, STANDIN_NOTICE, STANDIN_SIDECAR_SUFFIX, write_standin_caches
+from tools.standin_weights import STANDIN_NOTICE, VIT_REPO_FOLDER, write_standin_caches
 
 RESULTS = COURSE_ROOT / "benchmarks" / "latest.json"
 CLASS_RESULTS = COURSE_ROOT / "benchmarks" / "class.json"
@@ -32,7 +32,7 @@ def _cached_vit_config():
     hub = os.environ.get("HF_HUB_CACHE") or Path(
         os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
     ) / "hub"
-    return next(Path(hub).glob(f"models--{VIT_MODEL_ID.replace('/', '--')}/snapshots/*/config.json"), None)
+    return next(Path(hub).glob(f"{VIT_REPO_FOLDER}/snapshots/*/config.json"), None)
 
 
 def _use_standin_weights_unless_real_ones_are_cached():

@@ -1,8 +1,9 @@
 """The cost of each explanation method as a ratio to the model's own work and to other implementations.
 
-"Ours" is the course's shared implementation in coursekit.explainers (what notebooks 02
-and 04 import). Each comparison times its contenders in one round-robin run
-(timing.median_seconds) on the same model and input.
+"Ours" is the code the course teaches: coursekit.explainers, whose answer modules are written
+from the solution notebooks (tools/answer_modules.py), and which notebooks 02 and 04 import.
+Each comparison times its contenders in one round-robin run (timing.median_seconds) on the
+same model and input.
 """
 import torch
 
