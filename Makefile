@@ -104,9 +104,10 @@ weights: $(VENV)/.course-installed
 standin: $(VENV)/.course-installed
 	$(BIN)/python -m tools.standin_weights .cache/standin
 
-## Redraw the diagrams in resources/.
+## Redraw the diagrams in resources/ and compose the two-object picture from the photos there.
 diagrams: $(VENV)/.course-installed
 	$(BIN)/python tools/make_diagrams.py
+	$(BIN)/python -m tools.compose_photos
 
 clean:
 	rm -rf $(VENV) .cache

@@ -2,7 +2,11 @@
 
 Each failure raises AssertionError (so nbgrader counts it) with a Korean sentence,
 then the same in English, naming what was expected and what came instead:
-"wrong shape: expected (7, 7), got (1, 7, 7)" rather than a bare AssertionError.
+"ResNet18 CAM의 shape은 (7, 7)이어야 하는데 (1, 7, 7)입니다" / "wrong shape for ResNet18 CAM:
+expected (7, 7), got (1, 7, 7)" rather than a bare AssertionError.
+
+A `name` in these helpers is either one string used in both languages ("ResNet18 CAM") or a
+pair (Korean, English), e.g. ("작은 모델의 CAM (클래스 1)", "tiny model CAM (class 1)").
 """
 import operator
 import sys
@@ -11,7 +15,10 @@ from contextlib import contextmanager
 import torch
 
 from coursekit.hooks import count_hooks
-from coursekit.messages import bilingual
+from coursekit.images import preprocess_image
+from coursekit.messages import bilingual, particle
+from coursekit.models import load_resnet18
+from coursekit.paths import resource_path
 
 
 def fail(korean, english):
@@ -19,28 +26,35 @@ def fail(korean, english):
     raise AssertionError(bilingual(korean, english))
 
 
+def name_pair(name):
+    """The (Korean, English) forms of a name given as one string or as a pair."""
+    return (name, name) if isinstance(name, str) else tuple(name)
+
+
 def expect_tensor(value, name):
     """The value must be a torch.Tensor (not a list, a NumPy array or None)."""
     if not isinstance(value, torch.Tensor):
-        fail(f"{name}은(는) torch.Tensor여야 합니다: 받은 타입 {type(value).__name__}",
-             f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        korean, english = name_pair(name)
+        fail(f"{particle(korean, '은/는')} torch.Tensor여야 하는데 {type(value).__name__}입니다.",
+             f"{english} must be a torch.Tensor, got {type(value).__name__}")
 
 
 def expect_shape(value, expected, name):
     """The tensor must have exactly the expected shape."""
     expect_tensor(value, name)
     if tuple(value.shape) != tuple(expected):
-        fail(f"{name}의 shape이 다릅니다: 기대 {tuple(expected)}, 받은 값 {tuple(value.shape)}",
-             f"wrong shape for {name}: expected {tuple(expected)}, got {tuple(value.shape)}")
+        korean, english = name_pair(name)
+        fail(f"{korean}의 shape은 {particle(tuple(expected), '이어야/여야')} 하는데 {tuple(value.shape)}입니다.",
+             f"wrong shape for {english}: expected {tuple(expected)}, got {tuple(value.shape)}")
 
 
 def expect_finite(value, name, hint=("", "")):
     """The tensor must hold no NaN or inf; an optional hint (ko, en) says where they usually come from."""
     bad = int((~torch.isfinite(value.detach())).sum())
     if bad:
-        korean, english = hint
-        fail(f"{name}에 NaN 또는 inf 값이 {bad}개 있습니다. {korean}".rstrip(),
-             f"{name} has {bad} NaN or inf entries. {english}".rstrip())
+        (korean, english), (korean_hint, english_hint) = name_pair(name), hint
+        fail(f"{korean}에 NaN 또는 inf 값이 {bad}개 있습니다. {korean_hint}".rstrip(),
+             f"{english} has {bad} NaN or inf entries. {english_hint}".rstrip())
 
 
 def expect_close(actual, expected, name, atol=1e-4, rtol=1e-4, hint=("", "")):
@@ -50,10 +64,26 @@ def expect_close(actual, expected, name, atol=1e-4, rtol=1e-4, hint=("", "")):
     error = (actual - expected).abs() - (atol + rtol * expected.abs())
     if bool((error > 0).any()):
         worst = tuple(int(i) for i in torch.unravel_index(error.argmax(), error.shape))
-        got, want = float(actual[worst]), float(expected[worst])
-        korean, english = hint
-        fail(f"{name}의 값이 다릅니다: 위치 {worst}에서 기대 {want:.5g}, 받은 값 {got:.5g}. {korean}".rstrip(),
-             f"wrong values in {name}: at {worst} expected {want:.5g}, got {got:.5g}. {english}".rstrip())
+        got, want = f"{float(actual[worst]):.5g}", f"{float(expected[worst]):.5g}"
+        (korean, english), (korean_hint, english_hint) = name_pair(name), hint
+        fail(f"{korean}: 위치 {worst}의 값은 {particle(want, '이어야/여야')} 하는데 {got}입니다. {korean_hint}".rstrip(),
+             f"wrong values in {english}: at {worst} expected {want}, got {got}. {english_hint}".rstrip())
+
+
+def resnet_case(image_name):
+    """Load ResNet18 and an image of resources/; return (model, image tensor, logits, state snapshot)."""
+    model = load_resnet18()
+    image = preprocess_image(resource_path(image_name))
+    with torch.no_grad():
+        logits = model(image)[0]
+    return model, image, logits, snapshot_state(model)
+
+
+def expect_model_untouched(model, state):
+    """The function must leave the model as it was given: no hooks, eval mode, same weights and statistics."""
+    expect_no_hooks(model)
+    expect_eval_mode(model)
+    expect_state_unchanged(model, state)
 
 
 def expect_no_hooks(model, before=0):
@@ -75,7 +105,7 @@ def expect_state_unchanged(model, state_before):
     """Parameters and buffers (e.g. BatchNorm running statistics) must be as before the call."""
     for key, value in model.state_dict().items():
         if not torch.equal(value, state_before[key]):
-            fail(f"함수 실행 중 모델의 '{key}' 값이 바뀌었습니다 (train 모드 forward 또는 가중치 수정?).",
+            fail(f"함수가 실행되는 동안 모델의 '{key}' 값이 바뀌었습니다 (train 모드로 forward 했거나 가중치를 고쳤나요?).",
                  f"the model's '{key}' changed during the call (a forward in train mode, or edited weights?)")
 
 
@@ -102,15 +132,20 @@ def expect_index(value, name):
             return operator.index(value)
         except TypeError:
             pass
-    fail(f"{name}은(는) 정수 인덱스여야 합니다: 받은 값 {value!r}",
-         f"{name} must be an integer index, got {value!r}")
+    korean, english = name_pair(name)
+    fail(f"{particle(korean, '은/는')} 정수 인덱스여야 하는데 {value!r}입니다.",
+         f"{english} must be an integer index, got {value!r}")
 
 
 def expect_pair(value, names, where):
     """The function must return two values, e.g. names="(entropies, most_concentrated)"; return them."""
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        fail(f"{where}: 두 값 {names}을(를) 돌려줘야 합니다: 받은 값의 타입 {type(value).__name__}",
-             f"{where}: return two values {names}, got {type(value).__name__}")
+        (korean, english), got = name_pair(where), type(value).__name__
+        sequence = isinstance(value, (tuple, list))
+        korean_got, english_got = (f"길이가 {len(value)}인 {got}", f"a {got} of length {len(value)}") if sequence \
+            else (got, got)
+        fail(f"{korean}: {particle(f'두 값 {names}', '을/를')} 돌려줘야 하는데 {particle(korean_got, '을/를')} 돌려줬습니다.",
+             f"{english}: return two values {names}, got {english_got}")
     return value
 
 
@@ -195,20 +230,79 @@ def _is_or_extends(value, reference):
 
 
 def _refuse(module, name):
-    fail(f"{module.__name__}.{name}는 이전 과제의 정답입니다. 이 연습문제는 직접 구현해야 합니다.",
+    fail(f"{particle(f'{module.__name__}.{name}', '은/는')} 앞 과제의 답으로, 뒤 노트북이 쓰라고 들어 있는 것입니다. "
+         "이 실습은 직접 구현하세요.",
          f"{module.__name__}.{name} is the answer shipped for later notebooks: implement this exercise yourself")
+
+
+@contextmanager
+def blaming_earlier_exercise(answer, name, check, exercise):
+    """Within the block, a failure says "pass exercise N first" when the earlier exercise's answer is the cause.
+
+    That is when `answer` uses the global `name` (directly or through the other functions and classes
+    defined next to it, i.e. the student's notebook) and that earlier answer does not pass `check`,
+    its own exercise's check. Otherwise the failure is raised unchanged.
+    """
+    try:
+        yield
+    except Exception as error:
+        earlier = global_used(answer, name)
+        if earlier is None or passes(check, earlier):
+            raise
+        raise AssertionError(bilingual(
+            f"이 함수가 쓰는 실습 {exercise}의 {particle(name, '이/가')} 실습 {exercise}의 확인을 통과하지 못합니다. "
+            f"그 확인 셀을 먼저 통과하세요: 위의 오류는 {name} 때문일 수 있습니다.",
+            f"this function uses exercise {exercise}'s {name}, which does not pass exercise {exercise}'s check: "
+            f"pass that check first (the error above may come from it)")) from error
+
+
+def passes(check, answer):
+    """Whether `check(answer)` runs without raising: a quiet look at an earlier exercise's answer."""
+    try:
+        check(answer)
+    except Exception:
+        return False
+    return True
+
+
+def global_used(answer, name):
+    """The global `name` that the answer's code uses, directly or through the functions and classes defined
+    next to it (same module, e.g. the student's notebook); None if it uses none."""
+    pending, seen = [answer], []
+    while pending:
+        current = pending.pop()
+        if any(current is done for done in seen):
+            continue
+        seen.append(current)
+        for function in _functions(current):
+            namespace = function.__globals__
+            for used in _code_names(function.__code__):
+                value = namespace.get(used)
+                if used == name and value is not None:
+                    return value
+                if getattr(value, "__module__", None) == namespace.get("__name__") and callable(value):
+                    pending.append(value)
+    return None
+
+
+def _functions(answer):
+    """The answer itself, or each method of a class: the code objects behind an answer."""
+    candidates = vars(answer).values() if isinstance(answer, type) else [answer]
+    return [function for function in candidates if callable(function) and hasattr(function, "__code__")]
+
+
+def _code_names(code):
+    """Every global or attribute name a code object (and the functions nested in it) uses."""
+    pending, found = [code], set()
+    while pending:
+        current = pending.pop()
+        found.update(current.co_names)
+        pending.extend(c for c in current.co_consts if hasattr(c, "co_names"))
+    return found
 
 
 def _globals_used(answer):
     """For a function (or each method of a class): the names its code uses, and the global values they name."""
-    functions = [v for v in vars(answer).values() if callable(v)] if isinstance(answer, type) else [answer]
-    for function in functions:
-        code = getattr(function, "__code__", None)
-        if code is None:
-            continue
-        pending, names = [code], set()
-        while pending:
-            current = pending.pop()
-            names.update(current.co_names)
-            pending.extend(c for c in current.co_consts if hasattr(c, "co_names"))
-        yield names, [function.__globals__[n] for n in names if n in function.__globals__]
+    for function in _functions(answer):
+        used = _code_names(function.__code__)
+        yield used, [function.__globals__[n] for n in used if n in function.__globals__]

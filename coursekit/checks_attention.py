@@ -28,6 +28,7 @@ import math
 import torch
 
 from coursekit import checks, explainers
+from coursekit.messages import particle
 from coursekit.vit import vit_attentions
 
 CHECK_IMAGE = "chelsea.png"
@@ -62,7 +63,7 @@ TOY_ENTROPY_MAPS = (torch.tensor([[0.2, 0.2], [0.2, 0.2]]),
 TOY_ENTROPIES = torch.tensor([math.log(4), 0.0, 1.5 * math.log(2)], dtype=torch.float64)
 TOY_MOST_CONCENTRATED = 1
 
-_RECIPE = ("축은 (batch, heads, query, key)입니다: heads 평균 → CLS query 행(0) → 패치 key(1:) → 행 우선(row-major) reshape.",
+_RECIPE = ("축은 (batch, heads, query, key)입니다: 헤드 평균 → CLS query 행(0) → 패치 key(1:) → 행 우선(row-major) reshape.",
            "the axes are (batch, heads, query, key): mean over heads, the CLS query row (0), the patch keys (1:), "
            "reshaped row-major")
 
@@ -78,12 +79,12 @@ _MISTAKES = (
      ("key 0은 CLS 토큰입니다. 패치는 key 1부터이므로 [0, 1:]로 잘라야 합니다.",
       "key 0 is the CLS token; the patches are keys 1 onwards, so slice [0, 1:]")),
     (lambda layer: layer[0, 0, 0, 1:],
-     ("헤드 하나만 썼습니다. 모든 헤드의 평균(heads 축, dim=1)을 구하세요.",
+     ("헤드 하나만 썼습니다. 모든 헤드의 평균(헤드 축, dim=1)을 구하세요.",
       "that is one head only: average over all heads (the heads axis, dim=1)")),
     (lambda layer: layer[0].sum(dim=0)[0, 1:],
      ("헤드를 더했습니다. 합이 아니라 평균을 구하세요.", "the heads were summed: take their mean")),
     (lambda layer: layer[0].mean(dim=1)[0, 1:],
-     ("query 축으로 평균을 구했습니다. 평균은 heads 축(dim=1)으로 구합니다.",
+     ("query 축으로 평균을 구했습니다. 평균은 헤드 축(dim=1)으로 구합니다.",
       "you averaged over the query axis: the mean is over the heads axis (dim=1)")),
     (lambda layer: layer[0].mean(dim=0)[0, 1:] / layer[0].mean(dim=0)[0, 1:].sum(),
      ("맵을 다시 정규화하지 마세요: CLS→CLS 몫이 빠졌으므로 합이 1보다 작은 것이 맞습니다.",
@@ -101,15 +102,17 @@ _LAYER_HINT = ("가장 집중된 층은 엔트로피가 가장 *작은* 층이�
 
 def _expect_map_list(maps, count, shape, where):
     """One tensor of `shape` per layer, in a list (or tuple)."""
+    korean, english = checks.name_pair(where)
     if not isinstance(maps, (list, tuple)):
-        checks.fail(f"{where}: 층마다 맵 하나씩 담은 리스트를 돌려줘야 합니다 (torch.stack 하지 마세요): 받은 타입 {type(maps).__name__}",
-                    f"{where}: return a list with one map per layer (do not torch.stack them), "
+        checks.fail(f"{korean}: 층마다 맵 하나씩 담은 리스트를 돌려줘야 하는데 {type(maps).__name__}입니다 "
+                    "(torch.stack 하지 마세요).",
+                    f"{english}: return a list with one map per layer (do not torch.stack them), "
                     f"got {type(maps).__name__}")
     if len(maps) != count:
-        checks.fail(f"{where}: 층이 {count}개이므로 맵도 {count}개여야 하는데 {len(maps)}개를 받았습니다.",
-                    f"{where}: one map per layer: expected {count} maps, got {len(maps)}")
+        checks.fail(f"{korean}: 층이 {count}개이므로 맵도 {count}개여야 하는데 {len(maps)}개입니다.",
+                    f"{english}: one map per layer: expected {count} maps, got {len(maps)}")
     for index, attention_map in enumerate(maps):
-        checks.expect_shape(attention_map, shape, f"{where} maps[{index}]")
+        checks.expect_shape(attention_map, shape, (f"{korean}의 maps[{index}]", f"{english} maps[{index}]"))
 
 
 def _diagnose(layer, attention_map):
@@ -135,10 +138,10 @@ def _check_toy_attention_maps(obtain_attention_maps):
         "확인용 작은 attention은 토큰 5개(CLS + 2×2 패치, patch_size=112)입니다. 14나 196을 코드에 고정하지 마세요.",
         "the toy attention has 5 tokens (CLS + 2 x 2 patches, patch_size=112): do not hard-code 14 or 196"))
     checks.expect_unchanged(given, TOY_ATTENTIONS, "attentions")
-    _expect_map_list(maps, len(TOY_ATTENTIONS), (2, 2), "작은 attention / toy attention")
+    _expect_map_list(maps, len(TOY_ATTENTIONS), (2, 2), ("작은 attention", "toy attention"))
     for index, (layer, attention_map, expected) in enumerate(zip(TOY_ATTENTIONS, maps, TOY_ATTENTION_MAPS)):
-        checks.expect_close(attention_map, expected, f"toy maps[{index}]", atol=1e-6,
-                            hint=_diagnose(layer, attention_map))
+        checks.expect_close(attention_map, expected, (f"작은 attention의 maps[{index}]", f"toy maps[{index}]"),
+                            atol=1e-6, hint=_diagnose(layer, attention_map))
 
 
 def _check_vit_attention_maps(obtain_attention_maps):
@@ -148,12 +151,12 @@ def _check_vit_attention_maps(obtain_attention_maps):
     checks.expect_unchanged(given, attentions, "outputs.attentions")
     _expect_map_list(maps, len(attentions), (14, 14), "ViT")
     for index, (layer, attention_map) in enumerate(zip(attentions, maps)):
-        checks.expect_finite(attention_map, f"ViT maps[{index}]")
+        checks.expect_finite(attention_map, (f"ViT의 maps[{index}]", f"ViT maps[{index}]"))
         total = float(attention_map.detach().double().sum())
         patch_share = 1 - float(layer[0, :, 0, 0].double().mean())
         if abs(total - patch_share) > 1e-4:
-            checks.fail(f"ViT maps[{index}]의 합은 1 - (CLS→CLS attention의 헤드 평균) = {patch_share:.5f}이어야 하는데 "
-                        f"{total:.5f}입니다. {_RECIPE[0]}",
+            checks.fail(f"ViT의 maps[{index}]의 합은 1 - (CLS→CLS attention의 헤드 평균) = "
+                        f"{particle(f'{patch_share:.5f}', '이어야/여야')} 하는데 {total:.5f}입니다. {_RECIPE[0]}",
                         f"ViT maps[{index}] must sum to 1 - (heads' mean CLS-to-CLS attention) = {patch_share:.5f}, "
                         f"got {total:.5f}; {_RECIPE[1]}")
 
@@ -165,17 +168,21 @@ def check_attention_entropies(attention_entropies):
         "확인용 맵은 2×2 맵 3개입니다. 196이나 12를 코드에 고정하지 마세요.",
         "the toy input is three 2 x 2 maps: do not hard-code 196 or 12"))
     checks.expect_unchanged(given, TOY_ENTROPY_MAPS, "attention_maps")
-    entropies, layer = _expect_entropy_result(result, len(TOY_ENTROPY_MAPS), "작은 맵 / toy maps")
-    checks.expect_finite(entropies, "toy entropies", hint=_ENTROPY_NAN_HINT)
-    checks.expect_close(entropies, TOY_ENTROPIES, "toy entropies", atol=1e-5, hint=_ENTROPY_HINT)
-    _expect_layer(layer, TOY_MOST_CONCENTRATED, "toy maps")
+    toy = ("작은 맵", "toy maps")
+    entropies, layer = _expect_entropy_result(result, len(TOY_ENTROPY_MAPS), toy)
+    checks.expect_finite(entropies, ("작은 맵의 엔트로피", "toy entropies"), hint=_ENTROPY_NAN_HINT)
+    checks.expect_close(entropies, TOY_ENTROPIES, ("작은 맵의 엔트로피", "toy entropies"), atol=1e-5,
+                        hint=_ENTROPY_HINT)
+    _expect_layer(layer, TOY_MOST_CONCENTRATED, toy)
 
     maps = _one_head_cls_maps(vit_attentions(CHECK_IMAGE))
-    entropies, layer = _expect_entropy_result(attention_entropies(maps), len(maps), "ViT")
-    checks.expect_finite(entropies, "ViT entropies", hint=_ENTROPY_NAN_HINT)
+    given = checks.snapshot_tensors(maps)
+    entropies, layer = _expect_entropy_result(attention_entropies(given), len(maps), "ViT")
+    checks.expect_unchanged(given, maps, "attention_maps")
+    checks.expect_finite(entropies, ("ViT의 엔트로피", "ViT entropies"), hint=_ENTROPY_NAN_HINT)
     uniform = math.log(maps[0].numel())
     if float(entropies.min()) < -1e-6 or float(entropies.max()) > uniform + 1e-5:
-        checks.fail(f"엔트로피는 0(한 패치에 집중)과 ln {maps[0].numel()} = {uniform:.4f}(균일) 사이여야 하는데 "
+        checks.fail(f"엔트로피는 0(한 패치에 집중)과 ln {maps[0].numel()} = {uniform:.4f}(고르게 퍼짐) 사이여야 하는데 "
                     f"{float(entropies.min()):.4f} ~ {float(entropies.max()):.4f}입니다. {_ENTROPY_HINT[0]}",
                     f"entropies must lie between 0 (one patch) and ln {maps[0].numel()} = {uniform:.4f} (uniform), "
                     f"got {float(entropies.min()):.4f} to {float(entropies.max()):.4f}; {_ENTROPY_HINT[1]}")
@@ -184,21 +191,26 @@ def check_attention_entropies(attention_entropies):
 
 
 def _one_head_cls_maps(attentions):
-    """Real ViT maps made without exercise 1's answer: each layer's first head, CLS row over the patches."""
+    """Real ViT maps made without exercise 1's answer: each layer's first head, CLS row over the patches.
+
+    They are views of `attentions`, a copy that vit_attentions made for this check alone.
+    """
     side = math.isqrt(attentions[0].shape[-1] - 1)
     return [layer[0, 0, 0, 1:].reshape(side, side) for layer in attentions]
 
 
 def _expect_entropy_result(result, count, where):
     """The answer must be (entropies tensor of shape (count,), layer index); return them."""
+    korean, english = checks.name_pair(where)
     entropies, layer = checks.expect_pair(result, "(entropies, most_concentrated)", where)
-    checks.expect_shape(entropies, (count,), f"{where} entropies")
+    checks.expect_shape(entropies, (count,), (f"{korean}의 entropies", f"{english} entropies"))
     return entropies.detach().double(), layer
 
 
 def _expect_layer(layer, expected, where):
     """The returned layer must be the index of the smallest entropy."""
-    got = checks.expect_index(layer, f"{where}: 가장 집중된 층 / most concentrated layer")
+    korean, english = checks.name_pair(where)
+    got = checks.expect_index(layer, (f"{korean}: 가장 집중된 층", f"{english}: most concentrated layer"))
     if got != expected:
-        checks.fail(f"{where}: 가장 집중된 층은 {expected}인데 {got}을(를) 받았습니다. {_LAYER_HINT[0]}",
-                    f"{where}: the most concentrated layer is {expected}, got {got}; {_LAYER_HINT[1]}")
+        checks.fail(f"{korean}: 가장 집중된 층은 {particle(expected, '이어야/여야')} 하는데 {got}입니다. {_LAYER_HINT[0]}",
+                    f"{english}: the most concentrated layer is {expected}, got {got}; {_LAYER_HINT[1]}")

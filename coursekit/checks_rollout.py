@@ -46,6 +46,7 @@ implementation and checks that [0, 0] is among the discarded entries of the toy 
 import torch
 
 from coursekit import checks, explainers
+from coursekit.messages import particle
 from coursekit.vit import vit_attentions
 
 CHECK_IMAGE = "astronaut.png"  # the notebook shows chelsea.png, the hidden tests use coffee.png
@@ -59,6 +60,9 @@ TOY_RESIDUAL_CASES = (  # (name, F, A_hat)
     ("after discarding", [[.4, 0, 0, .3], [0, 0, 0, 0], [.5, 0, .5, 0], [0, .2, 0, 0]],
      [[14 / 17, 0, 0, 3 / 17], [0, 1, 0, 0], [1 / 4, 0, 3 / 4, 0], [0, 1 / 6, 0, 5 / 6]]),
 )
+
+_KOREAN_CASE_NAMES = {"rows summing to 1": "행 합이 1인 경우", "rows summing to 1.25, 1, 1.5": "행 합이 1.25, 1, 1.5인 경우",
+                      "after discarding": "항목을 버린 뒤"}
 
 TOY_HEADS_PERCENT = (  # [layer][head][query][key]
     (((2, 41, 10, 36, 11), (7, 41, 27, 8, 17), (11, 9, 13, 62, 5), (13, 6, 15, 53, 13), (4, 8, 14, 39, 35)),
@@ -101,7 +105,7 @@ _HINTS = {
                        "the product is reversed: the new layer's matrix goes on the left, R_l = A_hat_l @ R_(l-1)"),
     "no_identity": ("잔차 연결의 단위행렬 I가 빠졌습니다: Â는 F + I의 각 행을 그 합으로 나눈 것입니다.",
                     "the identity for the residual connection is missing: A_hat is F + I with each row divided by its sum"),
-    "one_head": ("head 0 하나만 쓴 것과 같습니다: (1, H, N, N)의 head 축(dim=1)으로 head들을 합치세요.",
+    "one_head": ("헤드 0 하나만 쓴 것과 같습니다: (1, H, N, N)의 헤드 축(dim=1)으로 헤드들을 융합하세요.",
                  "that equals head 0 alone: fuse the heads over the heads axis (dim=1 of (1, H, N, N))"),
     "columns": _COLUMNS_HINT,
     "cls_zeroed": ("CLS→CLS 항목 [0, 0]까지 0이 되었습니다: 가장 작은 k개에 들어 있어도 [0, 0]은 값을 유지합니다.",
@@ -118,7 +122,7 @@ _HINTS = {
                  "patch part sums to less than 1"),
 }
 _CASE_HINTS = {
-    "mean": ("head 평균 F → Â = (F + I)의 행 정규화 → R = Â @ R (R은 I에서 시작) → R[0, 1:]을 행 우선 reshape, 재정규화 없음.",
+    "mean": ("헤드 평균 F → Â = (F + I)의 행 정규화 → R = Â @ R (R은 I에서 시작) → R[0, 1:]을 행 우선 reshape, 재정규화 없음.",
              "mean over heads F -> A_hat = F + I with rows normalised -> R = A_hat @ R (R starts as I) -> "
              "R[0, 1:] reshaped row-major, not rescaled"),
     "max": ("mean은 통과했나요? 그렇다면 max/min 융합(amax/amin, dim=1)과 정규화 축을 확인하세요.",
@@ -127,13 +131,18 @@ _CASE_HINTS = {
                 "discard the k = int(discard_ratio * N * N) smallest entries of the whole F (not per row), before "
                 "adding I, sparing [0, 0]"),
 }
-_HARD_CODED_HINT = ("확인용 작은 attention은 토큰 5개(CLS + 2×2 패치)입니다. 197, 196, 14를 코드에 고정하지 말고 shape에서 얻으세요.",
+_HARD_CODED_HINT = ("확인용 작은 attention의 토큰은 5개(CLS + 2×2 패치)입니다. 197, 196, 14를 코드에 고정하지 말고 shape에서 얻으세요.",
                     "the toy attention has 5 tokens (CLS + 2 x 2 patches): take sizes from the shapes, "
                     "do not hard-code 197, 196 or 14")
 
 
 def check_add_identity_and_normalise(add_identity_and_normalise):
     """Visible checks for `add_identity_and_normalise(fused)` -> rows of (fused + I) divided by their sums."""
+    _check_residual_cases(add_identity_and_normalise)
+    checks.passed("add_identity_and_normalise")
+
+
+def _check_residual_cases(add_identity_and_normalise):
     for name, fused, expected in TOY_RESIDUAL_CASES:
         original = torch.tensor(fused)
         given = original.clone()
@@ -141,11 +150,11 @@ def check_add_identity_and_normalise(add_identity_and_normalise):
             "확인용 행렬은 3×3과 4×4입니다. 197을 코드에 고정하지 마세요.",
             "the toy matrices are 3 x 3 and 4 x 4: do not hard-code 197"))
         checks.expect_unchanged([given], [original], "fused")
-        checks.expect_shape(a_hat, original.shape, f"Â ({name})")
+        names = (f"Â ({_KOREAN_CASE_NAMES[name]})", f"Â ({name})")
+        checks.expect_shape(a_hat, original.shape, names)
         hint = _COLUMNS_HINT if _scales_columns(a_hat, original) else ("", "")
-        _expect_rows_sum_to_one(a_hat, f"Â ({name})", hint)
-        checks.expect_close(a_hat, expected, f"Â ({name})", atol=1e-6, hint=hint)
-    checks.passed("add_identity_and_normalise")
+        _expect_rows_sum_to_one(a_hat, names, hint)
+        checks.expect_close(a_hat, expected, names, atol=1e-6, hint=hint)
 
 
 def _scales_columns(a_hat, fused):
@@ -159,15 +168,18 @@ def _expect_rows_sum_to_one(matrix, name, hint):
     totals = matrix.detach().double().sum(dim=-1)
     worst = int((totals - 1).abs().argmax())
     if abs(float(totals[worst]) - 1) > 1e-5:
-        korean, english = hint
-        checks.fail(f"{name}의 각 행의 합은 1이어야 하는데 행 {worst}의 합이 {float(totals[worst]):.5g}입니다. {korean}".rstrip(),
-                    f"each row of {name} must sum to 1, but row {worst} sums to {float(totals[worst]):.5g}. "
-                    f"{english}".rstrip())
+        (korean, english), (korean_hint, english_hint) = checks.name_pair(name), hint
+        checks.fail(f"{korean}의 각 행의 합은 1이어야 하는데 행 {worst}의 합이 {float(totals[worst]):.5g}입니다. "
+                    f"{korean_hint}".rstrip(),
+                    f"each row of {english} must sum to 1, but row {worst} sums to {float(totals[worst]):.5g}. "
+                    f"{english_hint}".rstrip())
 
 
 def check_compute_attention_rollout(compute_attention_rollout):
     """Visible checks for `compute_attention_rollout(attentions, discard_ratio, head_fusion)` -> (side, side) map."""
-    with checks.refusing_reference(compute_attention_rollout, explainers, "compute_attention_rollout"):
+    with checks.refusing_reference(compute_attention_rollout, explainers, "compute_attention_rollout"), \
+            checks.blaming_earlier_exercise(compute_attention_rollout, "add_identity_and_normalise",
+                                            _check_residual_cases, exercise=1):
         for (fusion, ratio), expected in TOY_MAPS.items():
             _expect_toy_map(compute_attention_rollout, fusion, ratio, expected)
         _expect_unknown_fusion_rejected(compute_attention_rollout)
@@ -180,7 +192,8 @@ def _expect_toy_map(compute_attention_rollout, fusion, ratio, expected):
     rollout = checks.call_with_hint(compute_attention_rollout, given, discard_ratio=ratio, head_fusion=fusion,
                                     hint=_HARD_CODED_HINT)
     checks.expect_unchanged(given, TOY_ATTENTIONS, "attentions")
-    name = f"toy rollout (head_fusion={fusion!r}, discard_ratio={ratio})"
+    settings = f"head_fusion={fusion!r}, discard_ratio={ratio}"
+    name = (f"작은 입력의 rollout ({settings})", f"toy rollout ({settings})")
     checks.expect_shape(rollout, (2, 2), name)
     checks.expect_close(rollout, expected, name, atol=1e-5, rtol=0, hint=_diagnose(rollout, fusion, ratio))
 
@@ -205,14 +218,14 @@ def _expect_unknown_fusion_rejected(compute_attention_rollout):
         compute_attention_rollout(checks.snapshot_tensors(TOY_ATTENTIONS), discard_ratio=0.0, head_fusion="median")
     except ValueError as error:
         if any(name not in str(error) for name in FUSIONS):
-            checks.fail(f"ValueError의 메시지에 허용되는 값 {FUSIONS}를 모두 적어 주세요: 받은 메시지 {str(error)!r}",
+            checks.fail(f"ValueError의 메시지에 허용되는 값 {FUSIONS}를 모두 적어 주세요. 지금 메시지는 {str(error)!r}입니다.",
                         f"the ValueError's message should name the allowed values {FUSIONS}, got {str(error)!r}")
         return
     except Exception as error:
         korean, english = ("`raise \"문자열\"`은 그 자체로 TypeError입니다 (예외는 BaseException을 상속해야 합니다). ",
                            "`raise \"text\"` is itself a TypeError (exceptions must derive from BaseException); "
                            ) if "BaseException" in str(error) else ("", "")
-        checks.fail(f"head_fusion='median'에는 ValueError가 나야 하는데 {type(error).__name__}가 났습니다. {korean}"
+        checks.fail(f"head_fusion='median'에는 ValueError가 나야 하는데 {particle(type(error).__name__, '이/가')} 났습니다. {korean}"
                     "raise ValueError(f\"...{head_fusion!r}...\")를 쓰세요.",
                     f"head_fusion='median' must raise ValueError, got {type(error).__name__}: {english}"
                     "use raise ValueError(f\"...{head_fusion!r}...\")")
@@ -232,7 +245,7 @@ def _single_layer_map(layer, fusion):
 def _check_vit_rollout(compute_attention_rollout):
     attentions = vit_attentions(CHECK_IMAGE)
     for fusion in ("mean", "max"):
-        name = f"ViT rollout of the last layer alone ({fusion})"
+        name = (f"마지막 층 하나만 넣은 ViT rollout ({fusion})", f"ViT rollout of the last layer alone ({fusion})")
         rollout = compute_attention_rollout(checks.snapshot_tensors(attentions[-1:]), head_fusion=fusion)
         checks.expect_shape(rollout, (14, 14), name)
         checks.expect_close(rollout, _single_layer_map(attentions[-1], fusion), name, atol=1e-6, rtol=1e-4, hint=(
@@ -259,7 +272,7 @@ def _expect_patch_share(rollout, layers):
     total = float(rollout.detach().double().sum())
     bound = 1 - 2.0 ** -layers
     if total > bound + 1e-6:
-        checks.fail(f"mean 융합 rollout 맵의 합은 1 - R[0, 0] ≤ 1 - 2^-{layers} = {bound:.6f}이어야 하는데 {total:.6f}입니다. "
+        checks.fail(f"mean 융합 rollout 맵의 합 1 - R[0, 0]은 1 - 2^-{layers} = {bound:.6f} 이하여야 하는데 {total:.6f}입니다. "
                     f"{_HINTS['rescaled'][0]}",
                     f"the mean-fusion rollout map sums to 1 - R[0, 0] <= 1 - 2^-{layers} = {bound:.6f}, "
                     f"got {total:.6f}; {_HINTS['rescaled'][1]}")

@@ -52,11 +52,11 @@ def as_2d_array(heatmap):
         array = array[0]
     if array.ndim != 2:
         raise ValueError(bilingual(
-            f"heatmap은 2차원이어야 합니다: 받은 shape {original_shape}",
+            f"heatmap은 2차원이어야 하는데 shape이 {original_shape}입니다",
             f"heatmap must be 2-D: got shape {original_shape}"))
     if min(array.shape) < 1:
         raise ValueError(bilingual(
-            f"heatmap이 비어 있습니다 (각 변이 1 이상이어야 합니다): 받은 shape {original_shape}",
+            f"heatmap이 비어 있습니다: 각 변이 1 이상이어야 하는데 shape이 {original_shape}입니다",
             f"heatmap is empty (each side must be at least 1): got shape {original_shape}"))
     not_finite = int(array.size - np.count_nonzero(np.isfinite(array)))
     if not_finite:
@@ -91,7 +91,7 @@ def _not_numeric(heatmap, detail):
     """Build the TypeError for a heatmap that is not made of real numbers."""
     kind = type(heatmap).__name__
     return TypeError(bilingual(
-        f"heatmap은 실수 값의 tensor, numpy 배열 또는 리스트여야 합니다: 받은 {kind} ({detail})",
+        f"heatmap은 실수 값의 tensor, numpy 배열 또는 리스트여야 하는데 {kind}입니다 ({detail})",
         f"heatmap must be a tensor, numpy array or list of real numbers: got {kind} ({detail})"))
 
 
@@ -123,7 +123,7 @@ def _check_size(size):
                   for side in size))
     if not ok:
         raise ValueError(bilingual(
-            f"size는 양의 정수 두 개 (높이, 너비)여야 합니다: 받은 값 {size!r}",
+            f"size는 양의 정수 두 개 (높이, 너비)여야 하는데 {size!r}입니다",
             f"size must be two positive ints (height, width): got {size!r}"))
     return int(size[0]), int(size[1])
 
@@ -178,7 +178,7 @@ def _check_alpha(alpha):
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)) \
             or not 0 <= alpha <= 1:
         raise ValueError(bilingual(
-            f"alpha(투명도)는 0과 1 사이의 수여야 합니다: 받은 값 {alpha!r}",
+            f"alpha(투명도)는 0과 1 사이의 수여야 하는데 {alpha!r}입니다",
             f"alpha (opacity) must be a number between 0 and 1: got {alpha!r}"))
     return float(alpha)
 
@@ -194,7 +194,7 @@ def overlay_heatmap(ax, image_rgb, heatmap, alpha=0.5, cmap="jet"):
     image = np.asarray(image_rgb)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(bilingual(
-            f"image_rgb는 (높이, 너비, 3) 배열이어야 합니다: 받은 shape {tuple(image.shape)}",
+            f"image_rgb는 (높이, 너비, 3) 배열이어야 하는데 shape이 {tuple(image.shape)}입니다",
             f"image_rgb must be a (height, width, 3) array: got shape {tuple(image.shape)}"))
     alpha = _check_alpha(alpha)
     heat = normalize_heatmap(upsample_heatmap(heatmap, size=image.shape[:2]))
@@ -276,7 +276,7 @@ def _check_heatmap_list(heatmaps, titles):
         raise ValueError(bilingual("heatmaps가 비어 있습니다", "heatmaps is empty"))
     if len(titles) != len(heatmaps):
         raise ValueError(bilingual(
-            f"titles와 heatmaps의 개수가 같아야 합니다: 제목 {len(titles)}개, 맵 {len(heatmaps)}개",
+            f"titles와 heatmaps의 개수가 같아야 하는데 제목은 {len(titles)}개, 맵은 {len(heatmaps)}개입니다",
             f"titles and heatmaps must have the same length: {len(titles)} titles, {len(heatmaps)} maps"))
     arrays = []
     for index, heatmap in enumerate(heatmaps):
@@ -303,7 +303,7 @@ def show_heatmap_grid(image_path, heatmaps, titles, ncols=4, alpha=0.5, suptitle
     arrays = _check_heatmap_list(heatmaps, titles)
     if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
         raise ValueError(bilingual(
-            f"ncols는 1 이상의 정수여야 합니다: 받은 값 {ncols!r}",
+            f"ncols는 1 이상의 정수여야 하는데 {ncols!r}입니다",
             f"ncols must be an integer >= 1: got {ncols!r}"))
     _check_alpha(alpha)
     image = load_display_image(image_path)

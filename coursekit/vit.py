@@ -20,7 +20,7 @@ def expect_layer_attentions(attentions, config):
     """
     layers, got = config.num_hidden_layers, len(attentions or ())
     if got < layers:
-        checks.fail(f"attention 텐서가 층마다 하나, {layers}개 필요한데 {got}개를 받았습니다. 모델을 "
+        checks.fail(f"attention 텐서가 층마다 하나씩 {layers}개 있어야 하는데 {got}개입니다. 모델을 "
                     "attn_implementation=\"eager\"로 불러오고(load_vit가 그렇게 합니다) output_attentions=True로 실행하세요.",
                     f"expected {layers} attention tensors (one per layer), got {got}: load the model with "
                     "attn_implementation=\"eager\" (load_vit does) and call it with output_attentions=True")
@@ -29,14 +29,23 @@ def expect_layer_attentions(attentions, config):
         checks.expect_shape(layer, (len(layer), config.num_attention_heads, tokens, tokens), f"attentions[{index}]")
         row_error = float((layer.detach().double().sum(dim=-1) - 1).abs().max())
         if row_error > 1e-4:
-            checks.fail(f"attentions[{index}]의 행 합이 1이 아닙니다 (최대 오차 {row_error:.3g}). softmax 이후의 attention이 아닙니다.",
+            checks.fail(f"attentions[{index}]의 행 합이 1이 아닙니다 (최대 오차 {row_error:.3g}). softmax를 거친 attention 가중치가 아닙니다.",
                         f"the rows of attentions[{index}] do not sum to 1 (max error {row_error:.3g}): "
                         "these are not post-softmax attention weights")
 
 
-@lru_cache(maxsize=4)
 def vit_attentions(image_name):
-    """The loaded ViT's attentions for an image in resources/, computed once per process (read-only: pass copies)."""
+    """The loaded ViT's attentions for an image in resources/: a fresh copy at every call.
+
+    The forward runs once per process; each caller gets its own tensors, so student code that edits
+    what it is given in place cannot change what a later check in the same kernel sees.
+    """
+    return tuple(layer.clone() for layer in _computed_attentions(image_name))
+
+
+@lru_cache(maxsize=4)
+def _computed_attentions(image_name):
+    """The loaded ViT's attentions for an image in resources/, computed once per process; never handed out."""
     model, processor = load_vit()
     with torch.no_grad():
         attentions = model(**preprocess_image_vit(resource_path(image_name), processor),

@@ -252,6 +252,45 @@ def test_answers_memorised_for_the_visible_checks_fail_grading(namespace, exerci
         run_cell(ASSIGNMENT, f"{exercise}_hidden", namespace)
 
 
+# ---- answers that edit what they are given cannot change what later checks see ----------------------
+
+def zeroes_large_maps_in_place(maps):
+    """Right answer for the toy maps; zeroes every larger map it is given (the ViT's) in place."""
+    result = entropies_by_clamp(maps)
+    for attention_map in maps:
+        if attention_map.numel() > 4:
+            attention_map.zero_()
+    return result
+
+
+def zeroes_large_attentions_in_place(attentions, patch_size=16):
+    """Right answer for the toy attentions; zeroes every larger attention tensor it is given in place."""
+    maps = maps_vectorised(attentions, patch_size)
+    for layer in attentions:
+        if layer.shape[-1] > 5:
+            layer.zero_()
+    return [m.clone() for m in maps]
+
+
+@pytest.mark.parametrize("exercise, vandal", [("attention_entropies", zeroes_large_maps_in_place),
+                                              ("obtain_attention_maps", zeroes_large_attentions_in_place)])
+def test_an_answer_editing_its_input_in_place_cannot_corrupt_later_checks(namespace, exercise, vandal, capsys):
+    """The checks hand student code copies: the attentions every later check reads stay as computed."""
+    before = [layer.clone() for layer in vit_attentions(checks_attention.CHECK_IMAGE)]
+    namespace[exercise] = vandal
+    try:
+        run_cell(ASSIGNMENT, f"{exercise}_visible", namespace)
+        message = ""
+    except AssertionError as error:
+        message = str(error)
+    after = vit_attentions(checks_attention.CHECK_IMAGE)
+    assert all(torch.equal(b, a) for b, a in zip(before, after)), "a student's in-place edit reached the cache"
+    assert "in place" in message, message
+    namespace[exercise] = CORRECT_ANSWERS[exercise, "vectorised" if exercise == "obtain_attention_maps" else "clamp_int"]
+    run_cell(ASSIGNMENT, f"{exercise}_visible", namespace)
+    assert "all checks passed" in capsys.readouterr().out
+
+
 # ---- untouched stubs -----------------------------------------------------------------------------
 
 def test_untouched_stubs_fail_every_check(namespace):

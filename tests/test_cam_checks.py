@@ -195,6 +195,39 @@ def test_hidden_top_class_tests_reject_wrong_answer(namespace, wrong):
         run_cell(ASSIGNMENT, "top_class_cams_hidden", namespace)
 
 
+# An answer to exercise 2 that calls exercise 1's compute_cam once per class (defined in the notebook's namespace,
+# as a student's would be): it cannot pass (one forward per class), and when compute_cam is wrong that comes first.
+TOP_CAMS_BY_COMPUTE_CAM = """
+def top_class_cams(model, image_tensor, n=3):
+    with torch.no_grad():
+        classes = model(image_tensor)[0].topk(n).indices.tolist()
+    return classes, torch.stack([compute_cam(model, image_tensor, c) for c in classes])
+"""
+
+
+@pytest.mark.parametrize("wrong_cam", ["relu_applied", "transposed", "hook_left_behind"])
+def test_top_class_check_says_fix_exercise_1_first_when_the_compute_cam_it_calls_is_wrong(namespace, wrong_cam):
+    namespace["compute_cam"] = WRONG_CAMS[wrong_cam][0]
+    exec(TOP_CAMS_BY_COMPUTE_CAM, namespace)
+    with pytest.raises(AssertionError, match="(?s)실습 1의 compute_cam이 실습 1의 확인을 통과하지 못합니다.*"
+                                             "exercise 1's compute_cam, which does not pass"):
+        run_cell(ASSIGNMENT, "top_class_cams_visible", namespace)
+
+
+def test_top_class_check_says_one_compute_cam_per_class_is_one_forward_per_class(namespace):
+    exec(TOP_CAMS_BY_COMPUTE_CAM, namespace)  # the notebook's compute_cam is right
+    with pytest.raises(AssertionError, match="(?s)compute_cam을 클래스마다 부르면.*one forward per class"):
+        run_cell(ASSIGNMENT, "top_class_cams_visible", namespace)
+
+
+def test_top_class_check_does_not_blame_a_wrong_compute_cam_that_it_does_not_call(namespace):
+    namespace["compute_cam"] = WRONG_CAMS["relu_applied"][0]
+    namespace["top_class_cams"] = top_cams_of_first_classes
+    with pytest.raises(AssertionError) as failure:
+        run_cell(ASSIGNMENT, "top_class_cams_visible", namespace)
+    assert "descending" in str(failure.value) and "exercise 1" not in str(failure.value)
+
+
 def test_untouched_stubs_fail_every_check(namespace):
     def stub(*args):
         raise NotImplementedError()

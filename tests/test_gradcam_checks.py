@@ -78,6 +78,14 @@ class TensorHookGradCAM(LeafGradCAM):
         return self.received[0]
 
 
+class ReturnsACopyGradCAM(LeafGradCAM):
+    """Correct: keeps the layer's own output A and hands the network a copy, then autograd.grad(score, A)."""
+
+    def cut(self, module, inputs, output):
+        self.leaf = output
+        return output.clone()
+
+
 class HooksPerCallGradCAM(LeafGradCAM):
     """Correct: registers its hook for each call and removes it before returning; remove() has nothing to do."""
 
@@ -103,8 +111,8 @@ class Float64GradCAM(LeafGradCAM):
         return super().combine(alpha, activation).double()
 
 
-CORRECT_GRADCAMS = {answer.__name__: answer for answer in (LeafGradCAM, TensorHookGradCAM, HooksPerCallGradCAM,
-                                                           Float64GradCAM)}
+CORRECT_GRADCAMS = {answer.__name__: answer for answer in (LeafGradCAM, TensorHookGradCAM, ReturnsACopyGradCAM,
+                                                           HooksPerCallGradCAM, Float64GradCAM)}
 
 
 # ---- plausible wrong Grad-CAM classes ----------------------------------------------------------
@@ -117,6 +125,18 @@ class SumOfGradients(LeafGradCAM):
 class SoftmaxProbability(LeafGradCAM):
     def score(self, logits, target_class):
         return logits.softmax(dim=1)[0, target_class]
+
+
+class LogSoftmax(LeafGradCAM):
+    def score(self, logits, target_class):
+        return logits.log_softmax(dim=1)[0, target_class]
+
+
+class CrossEntropyLoss(LeafGradCAM):
+    """Backpropagates the training loss for the target class, as a training loop would."""
+
+    def score(self, logits, target_class):
+        return torch.nn.functional.cross_entropy(logits, torch.tensor([target_class]))
 
 
 class NoRelu(LeafGradCAM):
@@ -171,6 +191,14 @@ class ActivationNotCloned(LeafGradCAM):
 
     def cut(self, module, inputs, output):
         self.leaf = output
+
+
+class CopyNotReturned(ReturnsACopyGradCAM):
+    """Keeps A and differentiates with respect to it, but the copy it makes is not what the network uses."""
+
+    def cut(self, module, inputs, output):
+        self.leaf = output
+        output.clone()
 
 
 class TensorHookWithoutClone(TensorHookGradCAM):
@@ -249,18 +277,21 @@ class SubclassesTheShippedReference(explainers.GradCAM):
 
 WRONG_GRADCAMS = {  # name: (class, what the visible check's message must say)
     "sum_of_gradients": (SumOfGradients, "not its sum"),
-    "softmax_probability": (SoftmaxProbability, "pre-softmax"),
+    "softmax_probability": (SoftmaxProbability, "(?s)softmax 확률 p_c를 점수로 삼아.*softmax probability p_c taken as the score.*pre-softmax"),
+    "log_softmax": (LogSoftmax, "(?s)log-softmax.*pre-softmax"),
+    "cross_entropy_loss": (CrossEntropyLoss, "(?s)cross-entropy 손실 -log p_c를.*cross-entropy loss.*pre-softmax"),
     "no_relu": (NoRelu, "negative values"),
-    "relu_before_sum": (ReluBeforeSum, "wrong values"),
-    "relu_on_alpha": (ReluOnAlpha, "wrong values"),
+    "relu_before_sum": (ReluBeforeSum, "wrong values.*ReLU applied per channel"),
+    "relu_on_alpha": (ReluOnAlpha, "wrong values.*ReLU on alpha"),
     "gradients_of_another_class": (AnotherClass, "another class"),
     "constant_map": (ConstantMap, "constant map"),
     "min_max_normalised": (MinMaxNormalised, "raw map"),
     "batch_dim_kept": (BatchDimKept, r"expected \(2, 3\), got \(1, 2, 3\)"),
     "transposed": (Transposed, r"expected \(2, 3\), got \(3, 2\)"),
     "numpy_map": (NumpyMap, "torch.Tensor"),
-    "activation_not_cloned": (ActivationNotCloned, "clone"),
-    "tensor_hook_without_clone": (TensorHookWithoutClone, "clone"),
+    "activation_not_cloned": (ActivationNotCloned, r"(?s)clone\(\)이 빠졌습니다.*clone\(\) is missing"),
+    "copy_not_returned": (CopyNotReturned, r"clone\(\) is missing"),
+    "tensor_hook_without_clone": (TensorHookWithoutClone, r"clone\(\) is missing"),
     "full_backward_hook": (FullBackwardHook, "tensor hook"),
     "unguarded_tensor_hook": (UnguardedTensorHook, "requires_grad"),
     "no_enable_grad": (NoEnableGrad, "enable_grad"),
@@ -309,7 +340,9 @@ WRONG_LAYER_MAPS = {  # name: (answer, what the visible check's message must say
                          "not its sum"),
     "no_relu": (lambda m, x, c, layers: maps_at_layers(m, x, c, layers, gradcam=NoRelu), "negative"),
     "activation_not_cloned": (lambda m, x, c, layers: maps_at_layers(m, x, c, layers, gradcam=ActivationNotCloned),
-                              "clone"),
+                              r"clone\(\) is missing"),
+    "softmax_probability": (lambda m, x, c, layers: maps_at_layers(m, x, c, layers, gradcam=SoftmaxProbability),
+                            "softmax probability"),
     "calls_the_shipped_reference": (maps_with_the_shipped_reference, "implement this exercise yourself"),
 }
 
@@ -341,9 +374,9 @@ WRONG_CLASS_MAPS = {
     "list_of_maps": (lambda m, x, classes, layer=None: list(maps_for_classes(m, x, classes, layer)), "torch.Tensor"),
     "hooks_left": (maps_for_classes_leaving_hooks, "hook"),
     "softmax_probability": (lambda m, x, classes, layer=None: maps_for_classes(
-        m, x, classes, layer, gradcam=SoftmaxProbability), "wrong values"),
+        m, x, classes, layer, gradcam=SoftmaxProbability), "wrong values.*softmax probability"),
     "activation_not_cloned": (lambda m, x, classes, layer=None: maps_for_classes(
-        m, x, classes, layer, gradcam=TensorHookWithoutClone), "clone"),
+        m, x, classes, layer, gradcam=TensorHookWithoutClone), r"clone\(\) is missing"),
     "calls_the_shipped_reference": (lambda m, x, classes, layer=None: maps_for_classes(
         m, x, classes, layer, gradcam=explainers.GradCAM), "implement this exercise yourself"),
 }
@@ -438,6 +471,20 @@ def test_hidden_gradcam_tests_reject_maps_memorised_for_the_visible_image(namesp
     namespace["GradCAM"] = Memorised
     with pytest.raises(AssertionError, match="differs from the reference"):
         run_cell(ASSIGNMENT, "gradcam_class_hidden", namespace)
+
+
+BLAMED_GRADCAMS = [(exercise, wrong) for exercise in EXERCISES[1:] for wrong in ("softmax_probability", "no_relu")] + [
+    ("gradcams_at_layers", "activation_not_cloned"), ("gradcams_for_classes", "activation_not_cloned")]
+# (gradcam_vs_cam uses GradCAM at layer4 of models where no in-place op follows it: a missing clone() does no harm there)
+
+
+@pytest.mark.parametrize("exercise, wrong", BLAMED_GRADCAMS)
+def test_later_checks_say_pass_exercise_1_first_when_the_gradcam_they_use_is_wrong(namespace, exercise, wrong):
+    """The notebook's own answers to exercises 2-4 use the namespace's GradCAM: a wrong one is named as the cause."""
+    namespace["GradCAM"] = WRONG_GRADCAMS[wrong][0]
+    with pytest.raises(AssertionError, match="(?s)실습 1의 GradCAM이 실습 1의 확인을 통과하지 못합니다.*"
+                                             "exercise 1's GradCAM, which does not pass"):
+        run_cell(ASSIGNMENT, f"{exercise}_visible", namespace)
 
 
 def test_untouched_stubs_fail_every_check(namespace):

@@ -142,7 +142,7 @@ def test_wrong_shapes_are_rejected_with_the_shape(heat, shape_text):
 def test_example_message_for_a_batch_of_maps():
     with pytest.raises(ValueError) as error:
         as_2d_array(torch.zeros(2, 7, 7))
-    assert str(error.value) == ("heatmap은 2차원이어야 합니다: 받은 shape (2, 7, 7)\n"
+    assert str(error.value) == ("heatmap은 2차원이어야 하는데 shape이 (2, 7, 7)입니다\n"
                                 "heatmap must be 2-D: got shape (2, 7, 7)")
 
 

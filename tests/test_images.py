@@ -9,6 +9,7 @@ from ImageNet_utils import (NUM_CLASSES, ImageNetLookupError, check_class_index,
 from coursekit.images import IMAGENET_MEAN, IMAGENET_STD, open_rgb_image, preprocess_image, preprocess_image_vit
 from coursekit.models import load_vit
 from coursekit.paths import resource_path
+from tools import compose_photos
 
 RGB = (200, 100, 50)
 
@@ -27,10 +28,18 @@ def test_resnet_input_shape_and_normalisation(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg",
-                                  "grace_hopper.jpg"])
+                                  "grace_hopper.jpg", "cat_and_coffee.png"])
 def test_every_course_image_preprocesses(name):
     x = preprocess_image(resource_path(name))
     assert x.shape == (1, 3, 224, 224) and torch.isfinite(x).all()
+
+
+def test_the_two_object_picture_is_what_its_script_composes():
+    """resources/cat_and_coffee.png is tools/compose_photos.py's output, pixel for pixel (see SOURCES.md)."""
+    committed = np.asarray(Image.open(resource_path(compose_photos.OUTPUT)))
+    composed = np.asarray(compose_photos.compose())
+    assert committed.shape == composed.shape == (448, 448, 3)
+    assert np.array_equal(committed, composed), "run `make diagrams` and commit resources/cat_and_coffee.png"
 
 
 def test_grayscale_picture_is_converted_not_rejected(tmp_path):

@@ -254,6 +254,15 @@ ONLY_VISIBLE = {("compute_attention_rollout", "value_error_without_allowed_value
 HIDDEN_ERRORS = {("compute_attention_rollout", "raises_a_string"): TypeError}  # otherwise as in the visible check
 
 
+@pytest.mark.parametrize("wrong", ["sum_without_keepdim", "column_sums", "halved"])
+def test_rollout_check_says_fix_exercise_1_first_when_the_normalisation_it_uses_is_wrong(namespace, wrong):
+    """The notebook's own compute_attention_rollout uses the namespace's add_identity_and_normalise."""
+    namespace["add_identity_and_normalise"] = WRONG_RESIDUALS[wrong][0]
+    with pytest.raises(AssertionError, match="(?s)실습 1의 add_identity_and_normalise가 실습 1의 확인을 통과하지 "
+                                             "못합니다.*exercise 1's add_identity_and_normalise, which does not pass"):
+        run_cell(ASSIGNMENT, "compute_attention_rollout_visible", namespace)
+
+
 @pytest.mark.parametrize("exercise, variant", CORRECT)
 def test_visible_and_hidden_checks_accept_correct_answers(namespace, exercise, variant, capsys):
     namespace[exercise] = CORRECT[exercise, variant]

@@ -34,7 +34,7 @@ def compute_attention_rollout(attentions, discard_ratio=0.0, head_fusion="mean")
         head_fusion: "mean", "max" or "min" over the heads.
 
     Returns:
-        torch.Tensor (side, side), side = sqrt(N - 1): the CLS row of R = A_hat_L ... A_hat_1
+        torch.Tensor (side, side), side = sqrt(N - 1): the CLS row of R = A_hat_(L-1) ... A_hat_1 A_hat_0
         over the patch tokens, row-major, not rescaled.
     """
     fusions = {"mean": lambda heads: heads.mean(dim=0),
