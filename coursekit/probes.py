@@ -161,6 +161,7 @@ def probe_obtain_attention_maps(challenge, obtain_attention_maps):
         attentions = attention_case(case)
         given = _copies(attentions)
         maps = obtain_attention_maps(given, patch_size=case["patch_size"])
+        yield f"{case['name']}/is_a_list", isinstance(maps, (list, tuple))
         yield f"{case['name']}/count", len(maps)
         for layer, attention_map in enumerate(maps):
             yield f"{case['name']}/map[{layer}]", attention_map

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,3 +51,18 @@ def solution_namespace(assignment, *grade_ids):
 def run_cell(assignment, grade_id, namespace):
     """Execute the cell `grade_id` in `namespace`; raises whatever the cell raises."""
     exec(compile(cell_source(assignment, grade_id), f"{assignment}:{grade_id}", "exec"), namespace)
+
+
+# Answers that are (or call) the course's shipped answer module. The visible checks refuse them in the
+# student's kernel; at grading time the sandbox withholds that module (SandboxedExecute.withhold_answers,
+# the "calls_answer" row of test_grading_submissions.py), but in this process it is importable, so
+# the hidden tests run here cannot be what rejects them.
+SHIPPED_ANSWER_ROWS = ("calls_the_shipped_reference", "is_the_shipped_reference", "subclasses_the_shipped_reference")
+
+
+def assert_stub_fails(assignment, grade_id, namespace):
+    """An untouched stub fails the cell: a visible check raises its NotImplementedError; a hidden test,
+    run here as the instructors' copy runs it, reports it as the error the submitted code raised."""
+    expected = (AssertionError, "NotImplementedError") if grade_id.endswith("_hidden") else (NotImplementedError, None)
+    with pytest.raises(expected[0], match=expected[1]):
+        run_cell(assignment, grade_id, namespace)

@@ -28,8 +28,9 @@ from tools.grading import release
 
 ASSIGNMENT = "01_cam"
 RELEASED = ROOT / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-COURSE_MODULES = {"coursekit", "utils", "ImageNet_utils"}
+COURSE_MODULES = {"coursekit", "utils", "ImageNet_utils", "tools"}  # tools: the hidden tests, instructors' copy only
 COLAB_ONLY = {"google"}  # google.colab, imported only to know whether the notebook runs on Colab
+KERNEL_MODULES = {"IPython"}  # every Jupyter kernel (Colab's included) runs in IPython
 
 
 @pytest.fixture
@@ -182,7 +183,7 @@ def third_party_imports():
             modules |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             modules.add(node.module.split(".")[0])
-    return modules - set(sys.stdlib_module_names) - COURSE_MODULES - COLAB_ONLY
+    return modules - set(sys.stdlib_module_names) - COURSE_MODULES - COLAB_ONLY - KERNEL_MODULES
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

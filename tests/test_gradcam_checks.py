@@ -13,7 +13,7 @@ import torch
 
 from coursekit import explainers
 from coursekit.explainers import compute_cam
-from notebook_cells import run_cell, solution_namespace
+from notebook_cells import SHIPPED_ANSWER_ROWS, assert_stub_fails, run_cell, solution_namespace
 
 ASSIGNMENT = "02_gradcam"
 EXERCISES = ("gradcam_class", "gradcams_at_layers", "gradcams_for_classes", "gradcam_vs_cam")
@@ -449,7 +449,7 @@ def test_visible_check_rejects_wrong_answer_with_a_helpful_message(namespace, ex
     assert re.search(message, failure_text(failure)), failure_text(failure)
 
 
-@pytest.mark.parametrize("exercise, wrong", sorted(set(WRONG_CASES) - VISIBLE_ONLY))
+@pytest.mark.parametrize("exercise, wrong", sorted(c for c in set(WRONG_CASES) - VISIBLE_ONLY if c[1] not in SHIPPED_ANSWER_ROWS))
 def test_hidden_tests_reject_wrong_answer(namespace, exercise, wrong):
     namespace[NAMES[exercise]] = WRONG[exercise][wrong][0]
     with pytest.raises(Exception):
@@ -499,5 +499,4 @@ def test_untouched_stubs_fail_every_check(namespace):
         namespace[name] = stub
     for exercise in EXERCISES:
         for cell in (f"{exercise}_visible", f"{exercise}_hidden"):
-            with pytest.raises(NotImplementedError):
-                run_cell(ASSIGNMENT, cell, namespace)
+            assert_stub_fails(ASSIGNMENT, cell, namespace)

@@ -26,6 +26,8 @@ def obtain_attention_maps(rng):
     for case, side in zip(cases, (14, grid)):
         maps = cls_attention_maps(attention_case(case, vit()), side)
         name = case["name"]
+        expected[f"{name}/is_a_list"] = Same(True, "bool", (f"{name} attention의 맵을 리스트로 돌려주는가",
+                                                            f"the maps returned as a list ({name})"))
         expected[f"{name}/count"] = Same(len(maps), "int", (f"{name} attention의 맵 개수", f"the number of maps ({name})"))
         expected.update({f"{name}/map[{layer}]": Close(m, (f"{name} attention의 maps[{layer}]", f"maps[{layer}] ({name})"),
                                                        atol=1e-6)
