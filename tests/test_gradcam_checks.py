@@ -469,7 +469,7 @@ def test_hidden_gradcam_tests_reject_maps_memorised_for_the_visible_image(namesp
             return memorised[key]
 
     namespace["GradCAM"] = Memorised
-    with pytest.raises(AssertionError, match="differs from the reference"):
+    with pytest.raises(AssertionError, match="differs from the grader's result"):
         run_cell(ASSIGNMENT, "gradcam_class_hidden", namespace)
 
 

@@ -251,7 +251,6 @@ CORRECT = {**{("add_identity_and_normalise", name): answer for name, answer in C
 WRONG = {**{("add_identity_and_normalise", name): wrong for name, wrong in WRONG_RESIDUALS.items()},
          **{("compute_attention_rollout", name): wrong for name, wrong in WRONG_ROLLOUTS.items()}}
 ONLY_VISIBLE = {("compute_attention_rollout", "value_error_without_allowed_values")}  # hidden: any ValueError
-HIDDEN_ERRORS = {("compute_attention_rollout", "raises_a_string"): TypeError}  # otherwise as in the visible check
 
 
 @pytest.mark.parametrize("wrong", ["sum_without_keepdim", "column_sums", "halved"])
@@ -282,9 +281,8 @@ def test_visible_check_rejects_wrong_answer_with_a_helpful_message(namespace, ex
 
 @pytest.mark.parametrize("exercise, wrong", sorted(c for c in set(WRONG) - ONLY_VISIBLE if c[1] not in SHIPPED_ANSWER_ROWS))
 def test_hidden_tests_reject_wrong_answer(namespace, exercise, wrong):
-    answer, error, _ = WRONG[exercise, wrong]
-    namespace[exercise] = answer
-    with pytest.raises(HIDDEN_ERRORS.get((exercise, wrong), error)):
+    namespace[exercise] = WRONG[exercise, wrong][0]
+    with pytest.raises(AssertionError):  # the grader's verdict, whatever the answer raised
         run_cell(ASSIGNMENT, f"{exercise}_hidden", namespace)
 
 
@@ -299,7 +297,7 @@ def test_hidden_rollout_tests_reject_answers_hard_coded_for_the_visible_image(na
         return reference_answer(attentions, discard_ratio, head_fusion)
 
     namespace["compute_attention_rollout"] = memorising
-    with pytest.raises(AssertionError, match="differs from the reference"):
+    with pytest.raises(AssertionError, match="differs from the grader.s result"):
         run_cell(ASSIGNMENT, "compute_attention_rollout_hidden", namespace)
 
 
