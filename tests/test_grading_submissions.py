@@ -29,7 +29,7 @@ from tools.grading.simulate import lms_name
 FIRST, SECOND = "2024-03-01-09-30-05", "2024-03-01-09-45-00"
 LOOP_TIMEOUT = 20  # seconds per cell when grading GENERIC_ASSIGNMENT, whose slowest cell takes a second
 TOKEN = "hf_instructors_secret_token"
-JOBS = 2  # submissions graded at once (test_grading_parallel.py shows that one worker gives the same scores)
+JOBS = 2  # submissions graded at once (the `regraded` fixture grades some again one at a time)
 # The LMS file-name pattern before it was anchored: greedy, it takes the last "_<id>_attempt_<time>_" in the name.
 GREEDY_LMS_PATTERN = r".*_(?P<student_id>[^_/]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>[^/]+)\.ipynb$"
 DEFENCES_OFF = ["--SandboxedExecute.host_verdict=False", "--SandboxedExecute.withhold_answers=False",
@@ -202,11 +202,28 @@ def test_feedback_shows_the_verdicts_and_no_test_code(course, graded, assignment
     assert "채점기" in _page_text(course, "constant", assignment), "the constant answer's feedback says why it failed"
 
 
-def test_regrading_gives_identical_scores(course, graded):
+# Graded again by one worker: the students of a small class (correct, untouched, constant, a wrong answer per
+# exercise) and three attack rows, one of which fills the sandbox's /tmp.
+REGRADED = [s.id for s in per_exercise_students(GENERIC_ASSIGNMENT)] + ["cheat-call-time", "forge-displayhook", "fills-tmp"]
+
+
+@pytest.fixture(scope="module")
+def regraded(course, graded):
+    """(scores of the JOBS=2 run, scores of a sequential regrade, temporary folders before the regrade)."""
     first = graded(GENERIC_ASSIGNMENT).cells
-    again = ["correct", "cheat-call-time", "forge-displayhook"]
-    autograde.autograde(course, GENERIC_ASSIGNMENT, [f"--Execute.timeout={LOOP_TIMEOUT}"], JOBS, only=again)
-    assert cell_scores(course, GENERIC_ASSIGNMENT, again) == {name: first[name] for name in again}
+    before = set(Path(tempfile.gettempdir()).glob("xai-grading-*"))
+    autograde.autograde(course, GENERIC_ASSIGNMENT, [f"--Execute.timeout={LOOP_TIMEOUT}"], jobs=1, only=REGRADED)
+    return {name: first[name] for name in REGRADED}, cell_scores(course, GENERIC_ASSIGNMENT, REGRADED), before
+
+
+def test_one_worker_gives_the_scores_of_two_test_cell_by_test_cell(regraded):
+    parallel, sequential, _ = regraded
+    assert sequential == parallel
+
+
+def test_no_grading_leaves_files_in_the_graders_temporary_folder(regraded):
+    *_, before = regraded
+    assert set(Path(tempfile.gettempdir()).glob("xai-grading-*")) <= before
 
 
 def test_the_graded_notebooks_hold_no_token_and_no_huge_output(course, graded):
@@ -215,12 +232,6 @@ def test_the_graded_notebooks_hold_no_token_and_no_huge_output(course, graded):
     assert TOKEN not in reader.read_text() and "not there" in reader.read_text()
     huge = course / "autograded" / "huge-output" / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb"
     assert huge.stat().st_size < 6 * 2**20
-
-
-def test_no_grading_leaves_files_in_the_graders_temporary_folder(course, graded):
-    before = set(Path(tempfile.gettempdir()).glob("xai-grading-*"))
-    autograde.autograde(course, GENERIC_ASSIGNMENT, only=["fills-tmp"])
-    assert set(Path(tempfile.gettempdir()).glob("xai-grading-*")) <= before
 
 
 def test_without_its_defence_each_attack_wins(tmp_path_factory, token):
