@@ -9,7 +9,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # Jupyter refuses to start as root (containers, cloud VMs) unless told to: tell it only then.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test browser bench bench-class student weights standin diagrams clean release collect autograde feedback export
+.PHONY: lab test browser bench bench-class student weights standin diagrams toy-models clean release collect autograde feedback export
 
 ## Create the virtual environment and install what students need.
 $(VENV)/.course-installed: requirements.txt
@@ -108,6 +108,10 @@ standin: $(VENV)/.course-installed
 diagrams: $(VENV)/.course-installed
 	$(BIN)/python tools/make_diagrams.py
 	$(BIN)/python -m tools.compose_photos
+
+## Retrain the course's toy models (coursekit/toy_models.py) and write their weights to resources/.
+toy-models: $(VENV)/.course-installed
+	$(BIN)/python -m tools.train_toy_models
 
 clean:
 	rm -rf $(VENV) .cache

@@ -1,0 +1,180 @@
+"""The toy models, retrained here from scratch: right, and right for the known reason.
+
+What makes them worth having is tested on held-out pictures (make_pictures(500, TEST_SEED), never
+trained on): accuracy; the pointing game (coursekit.pointing) of CAM, Grad-CAM and rollout against
+the chance score of a random map; and that the models use the target and nothing else (hiding the
+target leaves chance, hiding the distractors changes nothing). The shipped weights in resources/
+must load, fit the architecture and do as well as the retrained models.
+"""
+from dataclasses import replace
+
+import pytest
+import torch
+from safetensors.torch import safe_open, save_file
+
+from coursekit import explainers, toy_explanations, toy_models
+from coursekit.pointing import chance_rate, pointing_hits
+from coursekit.synthetic import CLASSES, make_pictures
+from coursekit.toy_models import TEST_SEED, ToyModelWeightsError
+
+CHANCE_ACCURACY = 1 / len(CLASSES)
+MIN_ACCURACY = {"cnn": 0.95, "vit": 0.80}
+MIN_POINTING = 0.90             # CAM and Grad-CAM on the toy CNN
+MIN_VIT_POINTING = {"rollout": 0.85, "last-layer attention": 0.85}   # measured 1.00 and 0.98; chance 0.13
+SHIPPED_ACCURACY_TOLERANCE = 0.03
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return toy_models.held_out_pictures()
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """Both toy models trained from scratch by their recipes (about a minute together on two idle cores)."""
+    return {kind: toy_models.train(kind) for kind in toy_models.RECIPES}
+
+
+@pytest.fixture(scope="module")
+def maps(trained, held_out):
+    """{method: (500, 8, 8) maps}: CAM and Grad-CAM of the true class on the CNN, rollout and raw attention on the ViT."""
+    return {**toy_explanations.cnn_maps(trained["cnn"], held_out), **toy_explanations.vit_maps(trained["vit"], held_out)}
+
+
+def pointing_rate(maps, held_out):
+    return pointing_hits(maps, held_out.boxes).float().mean().item()
+
+
+@pytest.mark.parametrize("kind", ["cnn", "vit"])
+def test_accuracy_on_held_out_pictures(trained, held_out, kind):
+    assert toy_models.accuracy(trained[kind], held_out) >= MIN_ACCURACY[kind]
+
+
+@pytest.mark.parametrize("kind", ["cnn", "vit"])
+def test_the_models_use_the_target_and_ignore_the_distractors(trained, held_out, kind):
+    """The known answer, tested: without the target a model is at chance; without the distractors it is unchanged."""
+    model = trained[kind]
+    predictions = toy_models.logits(model, held_out.images).argmax(dim=1)
+    without_target = make_pictures(len(held_out), TEST_SEED, hide="target")
+    without_distractors = make_pictures(len(held_out), TEST_SEED, hide="distractors")
+    assert toy_models.accuracy(model, without_target) < CHANCE_ACCURACY + 0.08
+    assert abs(toy_models.accuracy(model, without_distractors) - toy_models.accuracy(model, held_out)) <= 0.02
+    unchanged = toy_models.logits(model, without_distractors.images).argmax(dim=1) == predictions
+    assert unchanged.float().mean() >= 0.97
+
+
+def test_cam_is_exact_on_the_toy_cnn(trained, held_out):
+    """GAP then one linear layer: every logit is the mean of its CAM plus the class's bias (as in notebook 01)."""
+    cnn = trained["cnn"]
+    images = held_out.images[:5]
+    scores = toy_models.logits(cnn, images)
+    for i, image in enumerate(toy_models.model_input(images)):
+        for c in range(len(CLASSES)):
+            cam = explainers.compute_cam(cnn, image[None], c)
+            assert cam.shape == (8, 8)
+            assert torch.allclose(cam.mean() + cnn.fc.bias[c], scores[i, c], atol=1e-4)
+
+
+def test_a_random_map_scores_the_chance_rate(held_out):
+    chance = chance_rate(held_out.boxes, grid=8)
+    assert 0.1 < chance < 0.2
+    assert pointing_rate(toy_explanations.random_maps(held_out), held_out) == pytest.approx(chance, abs=0.04)
+
+
+@pytest.mark.parametrize("method", ["CAM", "Grad-CAM"])
+def test_cam_and_gradcam_point_at_the_target(maps, held_out, method):
+    assert maps[method].shape == (len(held_out), 8, 8)
+    score = pointing_rate(maps[method], held_out)
+    assert score >= MIN_POINTING
+    assert score >= chance_rate(held_out.boxes, grid=8) + 0.6
+
+
+@pytest.mark.parametrize("method", ["rollout", "last-layer attention"])
+def test_the_vit_attention_points_at_the_target_well_above_chance(maps, held_out, method):
+    assert maps[method].shape == (len(held_out), 8, 8)
+    score = pointing_rate(maps[method], held_out)
+    assert score >= MIN_VIT_POINTING[method]
+    assert score >= 3 * chance_rate(held_out.boxes, grid=8)
+
+
+def test_a_map_of_the_wrong_place_fails_the_pointing_game(maps, held_out):
+    """The tests above can fail: CAM's maps shifted half a picture away (wrapping round) point elsewhere."""
+    shifted = maps["CAM"].roll(shifts=(4, 4), dims=(1, 2))
+    assert pointing_rate(shifted, held_out) < 0.3
+
+
+@pytest.mark.parametrize("kind", ["cnn", "vit"])
+def test_training_is_reproducible_and_leaves_the_torch_settings_alone(kind):
+    """Two runs of a shortened recipe give the same weights bit for bit, and they did change from the start."""
+    settings = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    short = replace(toy_models.RECIPES[kind], pictures_per_epoch=3 * toy_models.RECIPES[kind].batch_size, epochs=1)
+    first, second = (toy_models.train(kind, short).state_dict() for _ in range(2))
+    assert all(torch.equal(first[name], second[name]) for name in first)
+    torch.manual_seed(short.init_seed)
+    untrained = toy_models.build(kind).state_dict()
+    assert not all(torch.equal(first[name], untrained[name]) for name in first)
+    assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()) == settings
+
+
+@pytest.mark.parametrize("kind", ["cnn", "vit"])
+def test_the_shipped_weights_load_and_do_as_well_as_retraining(trained, held_out, kind):
+    shipped = toy_models.load(kind)
+    assert not shipped.training
+    assert set(shipped.state_dict()) == set(trained[kind].state_dict())
+    if kind == "vit":                                   # eager attention survives loading: the attentions are there
+        assert len(toy_models.attentions_of(shipped, held_out.images[:2])) == shipped.config.num_hidden_layers
+    shipped_accuracy = toy_models.accuracy(shipped, held_out)
+    assert shipped_accuracy >= MIN_ACCURACY[kind]
+    assert abs(shipped_accuracy - toy_models.accuracy(trained[kind], held_out)) <= SHIPPED_ACCURACY_TOLERANCE
+
+
+@pytest.mark.parametrize("kind", ["cnn", "vit"])
+def test_the_shipped_weights_were_made_by_the_current_recipe(kind):
+    """Changing a recipe without `make toy-models` would ship weights the code cannot make again."""
+    with safe_open(str(toy_models.RESOURCES / toy_models.WEIGHT_FILES[kind]), framework="pt") as weights:
+        metadata = weights.metadata()
+    assert metadata["kind"] == kind and metadata["format"] == toy_models.FORMAT
+    assert metadata["recipe"] == toy_models.recipe_json(kind)
+
+
+def test_missing_weights_say_how_to_make_them_korean_first(tmp_path):
+    with pytest.raises(ToyModelWeightsError) as error:
+        toy_models.load("cnn", path=tmp_path / "toy_cnn.safetensors")
+    korean, english = str(error.value).split("\n")
+    assert "없습니다" in korean and "make toy-models" in korean and "load_toy_cnn(retrain=True)" in korean
+    assert "not found" in english and "make toy-models" in english and "load_toy_cnn(retrain=True)" in english
+
+
+def test_truncated_weights_are_reported_as_corrupted(tmp_path):
+    damaged = tmp_path / "toy_cnn.safetensors"
+    shipped = (toy_models.RESOURCES / toy_models.WEIGHT_FILES["cnn"]).read_bytes()
+    damaged.write_bytes(shipped[: len(shipped) // 2])
+    with pytest.raises(ToyModelWeightsError, match="corrupted"):
+        toy_models.load("cnn", path=damaged)
+
+
+def test_a_changed_byte_in_the_tensors_is_caught_by_the_checksum(tmp_path):
+    """A flipped bit inside the tensor data leaves a readable file: only the stored digest can tell."""
+    damaged = tmp_path / "toy_cnn.safetensors"
+    data = bytearray((toy_models.RESOURCES / toy_models.WEIGHT_FILES["cnn"]).read_bytes())
+    data[-5] ^= 0x10                                             # in the last tensor's bytes, past the header
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ToyModelWeightsError, match="checksum mismatch"):
+        toy_models.load("cnn", path=damaged)
+
+
+def test_weights_of_the_other_model_are_refused(tmp_path):
+    with pytest.raises(ToyModelWeightsError, match="does not hold weights of this code's toy vit"):
+        toy_models.load("vit", path=toy_models.RESOURCES / toy_models.WEIGHT_FILES["cnn"])
+
+
+def test_weights_that_do_not_fit_the_architecture_are_refused(tmp_path):
+    source = toy_models.RESOURCES / toy_models.WEIGHT_FILES["cnn"]
+    with safe_open(str(source), framework="pt") as weights:
+        metadata = weights.metadata()
+        state = {name: weights.get_tensor(name) for name in weights.keys()}
+    state["fc.weight"] = torch.zeros(3, state["fc.weight"].shape[1])
+    metadata["tensors_sha256"] = toy_models.tensors_digest(state)      # a sound file, of another architecture
+    save_file(state, str(tmp_path / "wrong.safetensors"), metadata=metadata)
+    with pytest.raises(ToyModelWeightsError, match="do not fit the architecture"):
+        toy_models.load("cnn", path=tmp_path / "wrong.safetensors")
