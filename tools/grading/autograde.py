@@ -83,7 +83,8 @@ def autograde(course, assignment, options=(), jobs=1, restart=False, only=None):
     """Grade every submission (or those of the students in `only`), `jobs` at a time; print progress and a table;
     return the {student: problem} dict."""
     course = Path(course)
-    students = [s for s in submissions(course, assignment) if only is None or s in only]
+    everyone = submissions(course, assignment)
+    students = [s for s in everyone if only is None or s in only]
     if not students:
         print(f"no submissions: submitted/<student>/{assignment}/ is empty (make collect first)")
         return {}
@@ -102,7 +103,8 @@ def autograde(course, assignment, options=(), jobs=1, restart=False, only=None):
           + (f"; {len(done)} finished by the interrupted run before" if done else ""), flush=True)
     progress = parallel.Progress(len(students), len(done))
     try:
-        failed = parallel.grade(course, assignment, students, pending, options, jobs, log_path, journal, progress)
+        # every other submission is excluded by name: a worker grades its batch and nothing else
+        failed = parallel.grade(course, assignment, everyone, pending, options, jobs, log_path, journal, progress)
     except KeyboardInterrupt:
         print(f"interrupted: the grades saved so far stay; run again to grade the rest ({journal.path})")
         raise
