@@ -13,6 +13,7 @@ import torch
 from coursekit import checks_rollout, explainers
 from coursekit.vit import vit_attentions
 from notebook_cells import SHIPPED_ANSWER_ROWS, assert_stub_fails, run_cell, solution_namespace
+from tools.grading.hidden.rollout import DISCARD_RATIOS  # every ratio a hidden test may choose
 from tools.references.rollout import FUSIONS, residual_step, rollout_map
 
 ASSIGNMENT = "04_attention_rollout"
@@ -289,7 +290,7 @@ def test_hidden_tests_reject_wrong_answer(namespace, exercise, wrong):
 def test_hidden_rollout_tests_reject_answers_hard_coded_for_the_visible_image(namespace):
     """An answer that is right on small inputs but memorised the visible check's ViT maps fails at grading time."""
     visible = vit_attentions(checks_rollout.CHECK_IMAGE)
-    memorised = {(fusion, ratio): reference_answer(visible, ratio, fusion) for fusion in FUSIONS for ratio in (0.0, 0.5, 0.9)}
+    memorised = {(fusion, ratio): reference_answer(visible, ratio, fusion) for fusion in FUSIONS for ratio in DISCARD_RATIOS}
 
     def memorising(attentions, discard_ratio=0.0, head_fusion="mean"):
         if attentions[0].shape[-1] == visible[0].shape[-1]:
