@@ -22,7 +22,7 @@ import pytest
 from course_copy import assignments, cell_scores, copy_course, nbgrader
 from submissions import (EXERCISES, GENERIC_ASSIGNMENT, expected_scores, generic_students,
                          graded_cells, per_exercise_students, solution_notebook, submission)
-from tools.grading import autograde, collect, feedback, release, simulate
+from tools.grading import autograde, collect, feedback, parallel, release, simulate
 from tools.grading.simulate import lms_name
 
 # nbgrader's own parser reads these two times in the wrong order (see tools/grading/collect.py).
@@ -213,6 +213,8 @@ def regraded(course, graded):
     first = graded(GENERIC_ASSIGNMENT).cells
     before = set(Path(tempfile.gettempdir()).glob("xai-grading-*"))
     autograde.autograde(course, GENERIC_ASSIGNMENT, [f"--Execute.timeout={LOOP_TIMEOUT}"], jobs=1, only=REGRADED)
+    log = (course / "logs" / f"autograde_{GENERIC_ASSIGNMENT}.log").read_text()
+    assert {m["student"] for m in parallel.STARTED.finditer(log)} == set(REGRADED), "it graded other students too"
     return {name: first[name] for name in REGRADED}, cell_scores(course, GENERIC_ASSIGNMENT, REGRADED), before
 
 
