@@ -113,6 +113,7 @@ def graded(course, tmp_path_factory, token):
             deliver(course, assignment, table, tmp_path_factory.mktemp(f"lms_{assignment}"))
             options = [f"--Execute.timeout={LOOP_TIMEOUT}"] if assignment == GENERIC_ASSIGNMENT else []
             problems = autograde.autograde(course, assignment, options, JOBS)
+            assert "database is locked" not in (course / "logs" / f"autograde_{assignment}.log").read_text()
             names = [student.id for student in table]
             results[assignment] = Graded(problems, cell_scores(course, assignment, names),
                                          exported_totals(course, assignment))
@@ -219,8 +220,8 @@ def regraded(course, graded):
 
 
 def test_one_worker_gives_the_scores_of_two_test_cell_by_test_cell(regraded):
-    parallel, sequential, _ = regraded
-    assert sequential == parallel
+    two_workers, one_worker, _ = regraded
+    assert one_worker == two_workers
 
 
 def test_no_grading_leaves_files_in_the_graders_temporary_folder(regraded):
