@@ -25,9 +25,10 @@ def cnn_maps(cnn, pictures):
 def vit_maps(vit, pictures):
     """{"rollout", "last-layer attention"}: (n, 8, 8) class-agnostic maps of the toy ViT (CLS row, heads averaged)."""
     config = vit.config
+    every_picture = attentions_of(vit, pictures.images)  # one forward pass; the explainers take one picture's
     rollouts, last_layer = [], []
-    for image in pictures.images:
-        attentions = attentions_of(vit, image[None])
+    for index in range(len(pictures)):
+        attentions = tuple(layer[index:index + 1] for layer in every_picture)
         rollouts.append(explainers.compute_attention_rollout(attentions))
         last_layer.append(explainers.obtain_attention_maps(attentions, config.patch_size, config.image_size)[-1])
     return {"rollout": torch.stack(rollouts), "last-layer attention": torch.stack(last_layer)}

@@ -130,7 +130,8 @@ def test_hidden_cam_tests_reject_answers_hard_coded_for_the_visible_image(namesp
     visible = solution_namespace(ASSIGNMENT, "compute_cam")
     model = visible["load_resnet18"]()
     image = visible["preprocess_image"](visible["resource_path"]("chelsea.png"))
-    memorised = {c: cam_of(model, image, c) for c in range(1000)}
+    features, _ = features_of(model, image)
+    memorised = torch.einsum("ck,khw->chw", model.fc.weight.detach(), features)  # every class's CAM, one forward
     namespace["compute_cam"] = lambda m, x, c: memorised[c]
     with pytest.raises(AssertionError):
         run_cell(ASSIGNMENT, "compute_cam_hidden", namespace)

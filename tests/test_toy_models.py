@@ -1,10 +1,12 @@
-"""The toy models, retrained here from scratch: right, and right for the known reason.
+"""The toy models the course ships: right, and right for the known reason.
 
 What makes them worth having is tested on held-out pictures (make_pictures(500, TEST_SEED), never
-trained on): accuracy; the pointing game (coursekit.pointing) of CAM, Grad-CAM and rollout against
+trained on; 200 of the same seed for the pointing game): accuracy; the pointing game (coursekit.pointing) of CAM, Grad-CAM and rollout against
 the chance score of a random map; and that the models use the target and nothing else (hiding the
-target leaves chance, hiding the distractors changes nothing). The shipped weights in resources/
-must load, fit the architecture and do as well as the retrained models.
+target leaves chance, hiding the distractors changes nothing). The weights are the shipped ones in
+resources/: that they are what the current recipes make is tested through the recipe each file
+records and a shortened recipe trained twice here; training them in full from scratch (about two
+minutes) is `make toy-models`, which prints the same figures.
 """
 from dataclasses import replace
 
@@ -21,7 +23,7 @@ CHANCE_ACCURACY = 1 / len(CLASSES)
 MIN_ACCURACY = {"cnn": 0.95, "vit": 0.80}
 MIN_POINTING = 0.90             # CAM and Grad-CAM on the toy CNN
 MIN_VIT_POINTING = {"rollout": 0.85, "last-layer attention": 0.85}   # measured 1.00 and 0.98; chance 0.13
-SHIPPED_ACCURACY_TOLERANCE = 0.03
+POINTING_PICTURES = 200         # rates within a few points of those on the 500 (SOURCES.md)
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +32,22 @@ def held_out():
 
 
 @pytest.fixture(scope="module")
-def trained():
-    """Both toy models trained from scratch by their recipes (about a minute together on two idle cores)."""
-    return {kind: toy_models.train(kind) for kind in toy_models.RECIPES}
+def shipped():
+    """Both toy models as the course loads them, from resources/."""
+    return {kind: toy_models.load(kind) for kind in toy_models.RECIPES}
 
 
 @pytest.fixture(scope="module")
-def maps(trained, held_out):
-    """{method: (500, 8, 8) maps}: CAM and Grad-CAM of the true class on the CNN, rollout and raw attention on the ViT."""
-    return {**toy_explanations.cnn_maps(trained["cnn"], held_out), **toy_explanations.vit_maps(trained["vit"], held_out)}
+def pointed():
+    """Fewer held-out pictures (make_pictures(POINTING_PICTURES, TEST_SEED)) for the pointing game: the explainers
+    run picture by picture, as the course teaches them."""
+    return toy_models.held_out_pictures(POINTING_PICTURES)
+
+
+@pytest.fixture(scope="module")
+def maps(shipped, pointed):
+    """{method: (n, 8, 8) maps}: CAM and Grad-CAM of the true class on the CNN, rollout and raw attention on the ViT."""
+    return {**toy_explanations.cnn_maps(shipped["cnn"], pointed), **toy_explanations.vit_maps(shipped["vit"], pointed)}
 
 
 def pointing_rate(maps, held_out):
@@ -46,14 +55,14 @@ def pointing_rate(maps, held_out):
 
 
 @pytest.mark.parametrize("kind", ["cnn", "vit"])
-def test_accuracy_on_held_out_pictures(trained, held_out, kind):
-    assert toy_models.accuracy(trained[kind], held_out) >= MIN_ACCURACY[kind]
+def test_accuracy_on_held_out_pictures(shipped, held_out, kind):
+    assert toy_models.accuracy(shipped[kind], held_out) >= MIN_ACCURACY[kind]
 
 
 @pytest.mark.parametrize("kind", ["cnn", "vit"])
-def test_the_models_use_the_target_and_ignore_the_distractors(trained, held_out, kind):
+def test_the_models_use_the_target_and_ignore_the_distractors(shipped, held_out, kind):
     """The known answer, tested: without the target a model is at chance; without the distractors it is unchanged."""
-    model = trained[kind]
+    model = shipped[kind]
     predictions = toy_models.logits(model, held_out.images).argmax(dim=1)
     without_target = make_pictures(len(held_out), TEST_SEED, hide="target")
     without_distractors = make_pictures(len(held_out), TEST_SEED, hide="distractors")
@@ -63,9 +72,9 @@ def test_the_models_use_the_target_and_ignore_the_distractors(trained, held_out,
     assert unchanged.float().mean() >= 0.97
 
 
-def test_cam_is_exact_on_the_toy_cnn(trained, held_out):
+def test_cam_is_exact_on_the_toy_cnn(shipped, held_out):
     """GAP then one linear layer: every logit is the mean of its CAM plus the class's bias (as in notebook 01)."""
-    cnn = trained["cnn"]
+    cnn = shipped["cnn"]
     images = held_out.images[:5]
     scores = toy_models.logits(cnn, images)
     for i, image in enumerate(toy_models.model_input(images)):
@@ -82,25 +91,25 @@ def test_a_random_map_scores_the_chance_rate(held_out):
 
 
 @pytest.mark.parametrize("method", ["CAM", "Grad-CAM"])
-def test_cam_and_gradcam_point_at_the_target(maps, held_out, method):
-    assert maps[method].shape == (len(held_out), 8, 8)
-    score = pointing_rate(maps[method], held_out)
+def test_cam_and_gradcam_point_at_the_target(maps, pointed, method):
+    assert maps[method].shape == (len(pointed), 8, 8)
+    score = pointing_rate(maps[method], pointed)
     assert score >= MIN_POINTING
-    assert score >= chance_rate(held_out.boxes, grid=8) + 0.6
+    assert score >= chance_rate(pointed.boxes, grid=8) + 0.6
 
 
 @pytest.mark.parametrize("method", ["rollout", "last-layer attention"])
-def test_the_vit_attention_points_at_the_target_well_above_chance(maps, held_out, method):
-    assert maps[method].shape == (len(held_out), 8, 8)
-    score = pointing_rate(maps[method], held_out)
+def test_the_vit_attention_points_at_the_target_well_above_chance(maps, pointed, method):
+    assert maps[method].shape == (len(pointed), 8, 8)
+    score = pointing_rate(maps[method], pointed)
     assert score >= MIN_VIT_POINTING[method]
-    assert score >= 3 * chance_rate(held_out.boxes, grid=8)
+    assert score >= 3 * chance_rate(pointed.boxes, grid=8)
 
 
-def test_a_map_of_the_wrong_place_fails_the_pointing_game(maps, held_out):
+def test_a_map_of_the_wrong_place_fails_the_pointing_game(maps, pointed):
     """The tests above can fail: CAM's maps shifted half a picture away (wrapping round) point elsewhere."""
     shifted = maps["CAM"].roll(shifts=(4, 4), dims=(1, 2))
-    assert pointing_rate(shifted, held_out) < 0.3
+    assert pointing_rate(shifted, pointed) < 0.3
 
 
 @pytest.mark.parametrize("kind", ["cnn", "vit"])
@@ -117,15 +126,12 @@ def test_training_is_reproducible_and_leaves_the_torch_settings_alone(kind):
 
 
 @pytest.mark.parametrize("kind", ["cnn", "vit"])
-def test_the_shipped_weights_load_and_do_as_well_as_retraining(trained, held_out, kind):
-    shipped = toy_models.load(kind)
-    assert not shipped.training
-    assert set(shipped.state_dict()) == set(trained[kind].state_dict())
+def test_the_shipped_weights_load_into_the_architecture_ready_to_explain(shipped, held_out, kind):
+    model = shipped[kind]
+    assert not model.training
+    assert set(model.state_dict()) == set(toy_models.build(kind).state_dict())
     if kind == "vit":                                   # eager attention survives loading: the attentions are there
-        assert len(toy_models.attentions_of(shipped, held_out.images[:2])) == shipped.config.num_hidden_layers
-    shipped_accuracy = toy_models.accuracy(shipped, held_out)
-    assert shipped_accuracy >= MIN_ACCURACY[kind]
-    assert abs(shipped_accuracy - toy_models.accuracy(trained[kind], held_out)) <= SHIPPED_ACCURACY_TOLERANCE
+        assert len(toy_models.attentions_of(model, held_out.images[:2])) == model.config.num_hidden_layers
 
 
 @pytest.mark.parametrize("kind", ["cnn", "vit"])
