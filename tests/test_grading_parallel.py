@@ -1,4 +1,5 @@
-"""Grading a class in parallel (tools/grading/parallel.py): an interruption loses nothing.
+"""Grading a class in parallel (tools/grading/parallel.py): batches that keep the workers busy, and an
+interruption that loses nothing.
 
 A small class of 01_cam (correct, untouched, constant, a wrong answer) is graded with two workers,
 and the run is interrupted (SIGINT, as Ctrl-C sends) once a student has finished: the workers and
@@ -17,7 +18,7 @@ import pytest
 
 from course_copy import cell_scores, copy_course, nbgrader
 from submissions import expected_scores, per_exercise_students, submission
-from tools.grading import autograde, collect, simulate
+from tools.grading import autograde, collect, parallel, simulate
 
 ASSIGNMENT = "01_cam"
 CLASS = per_exercise_students(ASSIGNMENT)[:4]
@@ -51,6 +52,19 @@ def processes_of(course):
         if str(course) in command and int(pid) != os.getpid():
             found.append(command)
     return found
+
+
+@pytest.mark.parametrize("students,jobs,sizes", [
+    (0, 2, []), (1, 2, [1]), (3, 2, [2, 1]), (5, 2, [2, 3]), (8, 1, [8]),
+    (24, 2, [4] * 6),                  # a class: about three batches per worker, each of at least MIN_BATCH
+    (31, 2, [5, 5, 6, 5, 5, 5]),       # nearly equal, not five of six and a straggler of one
+    (100, 8, [5] * 20),
+])
+def test_batches_are_nearly_equal_and_never_leave_a_worker_idle_for_want_of_one(students, jobs, sizes):
+    found = parallel.batches([f"s{i}" for i in range(students)], jobs)
+    assert [len(batch) for batch in found] == sizes
+    assert sum(found, []) == [f"s{i}" for i in range(students)]
+    assert len(found) >= min(jobs, students)
 
 
 def test_an_interrupted_run_stops_everything_keeps_its_grades_and_is_resumed(course):

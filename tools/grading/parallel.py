@@ -24,6 +24,7 @@ STARTED = re.compile(r"Autograding .*[/\\]autograded[/\\](?P<student>[^/\\]+)[/\
 FINISHED = re.compile(r"Setting destination file permissions")
 FAILED = re.compile(r"error processing assignment '[^']*' for student '(?P<student>[^']+)'")
 GIB = 2**30
+MIN_BATCH = 4
 MEMORY_PER_JOB = 2.5 * GIB  # a kernel with ViT-B/16 (about 1.7 GB) and the grader's own models beside it
 
 
@@ -35,11 +36,16 @@ def default_jobs():
 
 
 def batches(students, jobs):
-    """Students in batches: one batch for one worker, else about three batches per worker (the slow even out)."""
-    if jobs == 1:
-        return [list(students)] if students else []
-    size = max(1, math.ceil(len(students) / (3 * jobs)))
-    return [list(students[i:i + size]) for i in range(0, len(students), size)]
+    """Students in batches of nearly equal size: one batch for one worker, else about three batches per worker
+    (the slow even out), but no fewer than MIN_BATCH students a batch unless a worker would then sit idle: each
+    batch starts an nbgrader process, whose imports cost about half a student's grading."""
+    if not students:
+        return []
+    per_worker = math.ceil(len(students) / jobs)
+    size = per_worker if jobs == 1 else max(math.ceil(len(students) / (3 * jobs)), min(MIN_BATCH, per_worker))
+    count = math.ceil(len(students) / size)
+    bounds = [round(i * len(students) / count) for i in range(count + 1)]
+    return [list(students[begin:end]) for begin, end in zip(bounds, bounds[1:])]
 
 
 class Journal:
