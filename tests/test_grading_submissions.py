@@ -12,7 +12,6 @@ import csv
 import html
 import os
 import re
-import tempfile
 from dataclasses import dataclass, replace as dataclasses_replace
 from pathlib import Path
 
@@ -41,7 +40,17 @@ def students(assignment):
     return per_exercise_students(assignment) + (generic_students() if assignment == GENERIC_ASSIGNMENT else [])
 
 
-CASES = [(a, s) for a in assignments() for s in students(a)]
+# Where pytest-xdist runs two workers (pytest.ini), the attack table (GENERIC_ASSIGNMENT, the largest), the other
+# assignments' tables and the defences-off run each go to a worker as a whole, each in a course copy of its own.
+ON_ATTACK_TABLE = pytest.mark.xdist_group("grading-attacks")
+
+
+def table_group(assignment):
+    return ON_ATTACK_TABLE if assignment == GENERIC_ASSIGNMENT else pytest.mark.xdist_group("grading-exercises")
+
+
+CASES = [pytest.param(a, s, marks=table_group(a), id=f"{a}-{s.name}") for a in assignments() for s in students(a)]
+PER_ASSIGNMENT = [pytest.param(a, marks=table_group(a), id=a) for a in assignments()]
 
 
 def notebook_text(released, assignment, student):
@@ -103,12 +112,14 @@ def token():
 
 
 @pytest.fixture(scope="module")
-def graded(course, tmp_path_factory, token):
+def graded(course, tmp_path_factory, request):
     """assignment -> Graded; each assignment is delivered and graded the first time it is asked for."""
     results = {}
 
     def grade(assignment):
         if assignment not in results:
+            if assignment == GENERIC_ASSIGNMENT:
+                request.getfixturevalue("token")  # for the row that looks for it; only this table's worker writes it
             table = students(assignment)
             deliver(course, assignment, table, tmp_path_factory.mktemp(f"lms_{assignment}"))
             options = [f"--Execute.timeout={LOOP_TIMEOUT}"] if assignment == GENERIC_ASSIGNMENT else []
@@ -121,7 +132,7 @@ def graded(course, tmp_path_factory, token):
     return grade
 
 
-@pytest.mark.parametrize("assignment,student", CASES, ids=[f"{a}-{s.name}" for a, s in CASES])
+@pytest.mark.parametrize("assignment,student", CASES)
 def test_each_test_cell_scores_as_expected(graded, assignment, student):
     result = graded(assignment)
     expected = expected_scores(assignment, student)
@@ -132,7 +143,7 @@ def test_each_test_cell_scores_as_expected(graded, assignment, student):
     assert result.totals[student.id] == sum(expected.values())
 
 
-@pytest.mark.parametrize("assignment", assignments())
+@pytest.mark.parametrize("assignment", PER_ASSIGNMENT)
 def test_only_broken_submissions_are_reported(graded, assignment):
     problems = graded(assignment).problems
     if assignment == GENERIC_ASSIGNMENT:
@@ -150,6 +161,7 @@ def test_every_assignment_is_in_the_table():
             f"tests/submissions.py: EXERCISES[{assignment!r}] needs a wrong and a constant answer for {exercises}"
 
 
+@ON_ATTACK_TABLE
 def test_the_later_attempt_counts_and_both_stay_on_disk(course, graded):
     graded(GENERIC_ASSIGNMENT)
     downloaded = course / "downloaded" / GENERIC_ASSIGNMENT
@@ -160,11 +172,13 @@ def test_the_later_attempt_counts_and_both_stay_on_disk(course, graded):
     assert timestamp.read_text().startswith("2024-03-01 09:45:00")
 
 
+@ON_ATTACK_TABLE
 def test_extra_files_stay_on_disk_but_the_kernel_does_not_see_them(course, graded):
     graded(GENERIC_ASSIGNMENT)
     assert (course / "autograded" / "shadowing" / GENERIC_ASSIGNMENT / "utils.py").is_file()
 
 
+@ON_ATTACK_TABLE
 def test_deleted_and_edited_test_cells_are_graded_as_released(course, graded):
     graded(GENERIC_ASSIGNMENT)
     tampered = _test_cell_sources(_autograded(course, "tampered-tests", GENERIC_ASSIGNMENT))
@@ -189,7 +203,7 @@ def _page_text(course, student, assignment):
     return html.unescape(re.sub(r"<[^>]+>", "", page.read_text())) if page.exists() else None
 
 
-@pytest.mark.parametrize("assignment", assignments())
+@pytest.mark.parametrize("assignment", PER_ASSIGNMENT)
 def test_feedback_shows_the_verdicts_and_no_test_code(course, graded, assignment):
     graded(assignment)
     assert feedback.feedback(course, assignment) == {}
@@ -203,32 +217,40 @@ def test_feedback_shows_the_verdicts_and_no_test_code(course, graded, assignment
     assert "채점기" in _page_text(course, "constant", assignment), "the constant answer's feedback says why it failed"
 
 
-# Graded again by one worker: the students of a small class (correct, untouched, constant, a wrong answer per
-# exercise) and three attack rows, one of which fills the sandbox's /tmp.
-REGRADED = [s.id for s in per_exercise_students(GENERIC_ASSIGNMENT)] + ["cheat-call-time", "forge-displayhook", "fills-tmp"]
+# Graded again by one worker: full marks, none, one wrong answer, an attack on the verdict, and the row that
+# fills the sandbox's /tmp.
+REGRADED = [s.id for s in per_exercise_students(GENERIC_ASSIGNMENT) if s.name in ("correct", "untouched")] + \
+    [per_exercise_students(GENERIC_ASSIGNMENT)[3].id, "forge-displayhook", "fills-tmp"]
 
 
 @pytest.fixture(scope="module")
-def regraded(course, graded):
-    """(scores of the JOBS=2 run, scores of a sequential regrade, temporary folders before the regrade)."""
+def regraded(course, graded, tmp_path_factory):
+    """(scores of the JOBS=2 run, scores of a sequential regrade, the grader's temporary folder for the regrade).
+
+    The regrade's nbgrader gets a temporary folder of its own (TMPDIR), which no other test's grading shares."""
     first = graded(GENERIC_ASSIGNMENT).cells
-    before = set(Path(tempfile.gettempdir()).glob("xai-grading-*"))
-    autograde.autograde(course, GENERIC_ASSIGNMENT, [f"--Execute.timeout={LOOP_TIMEOUT}"], jobs=1, only=REGRADED)
+    temporary = tmp_path_factory.mktemp("graders_tmp")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(temporary))
+        autograde.autograde(course, GENERIC_ASSIGNMENT, [f"--Execute.timeout={LOOP_TIMEOUT}"], jobs=1, only=REGRADED)
     log = (course / "logs" / f"autograde_{GENERIC_ASSIGNMENT}.log").read_text()
     assert {m["student"] for m in parallel.STARTED.finditer(log)} == set(REGRADED), "it graded other students too"
-    return {name: first[name] for name in REGRADED}, cell_scores(course, GENERIC_ASSIGNMENT, REGRADED), before
+    return {name: first[name] for name in REGRADED}, cell_scores(course, GENERIC_ASSIGNMENT, REGRADED), temporary
 
 
+@ON_ATTACK_TABLE
 def test_one_worker_gives_the_scores_of_two_test_cell_by_test_cell(regraded):
     two_workers, one_worker, _ = regraded
     assert one_worker == two_workers
 
 
+@ON_ATTACK_TABLE
 def test_no_grading_leaves_files_in_the_graders_temporary_folder(regraded):
-    *_, before = regraded
-    assert set(Path(tempfile.gettempdir()).glob("xai-grading-*")) <= before
+    *_, temporary = regraded
+    assert list(temporary.glob("xai-grading-*")) == []
 
 
+@ON_ATTACK_TABLE
 def test_the_graded_notebooks_hold_no_token_and_no_huge_output(course, graded):
     graded(GENERIC_ASSIGNMENT)
     reader = course / "autograded" / "reads-token" / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb"
@@ -237,7 +259,8 @@ def test_the_graded_notebooks_hold_no_token_and_no_huge_output(course, graded):
     assert huge.stat().st_size < 6 * 2**20
 
 
-def test_without_its_defence_each_attack_wins(tmp_path_factory, token):
+@pytest.mark.xdist_group("grading-defences-off")
+def test_without_its_defence_each_attack_wins(tmp_path_factory):
     """Every row with a defence, graded with the defences off: each attack gets what it was after."""
     course = copy_course(tmp_path_factory.mktemp("defences_off"))
     nbgrader(course, "generate_assignment", GENERIC_ASSIGNMENT, "--force")
@@ -252,6 +275,7 @@ def test_without_its_defence_each_attack_wins(tmp_path_factory, token):
     assert huge.stat().st_size > 40_000_000
 
 
+@ON_ATTACK_TABLE
 def test_a_greedy_lms_pattern_let_a_student_replace_anothers_grade(course, graded, tmp_path_factory):
     graded(GENERIC_ASSIGNMENT)
     notebook = course / "submitted" / "correct" / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb"
@@ -268,10 +292,14 @@ def test_a_greedy_lms_pattern_let_a_student_replace_anothers_grade(course, grade
     assert (unsafe / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb").exists(), "'..' wrote outside submitted/"
 
 
+@ON_ATTACK_TABLE
 def test_marker_text_in_an_answer_stops_only_nbgraders_own_feedback(course, graded):
     graded(GENERIC_ASSIGNMENT)
-    problems = feedback.feedback(course, GENERIC_ASSIGNMENT, options=["--ClearHiddenTestsInTestCells.only_test_cells=False"])
+    others = set(feedback.graded_students(course, GENERIC_ASSIGNMENT)) - {"correct", "marker-text"}
+    two_students = [f"--CourseDirectory.student_id_exclude={','.join(sorted(others))}"]
+    problems = feedback.feedback(course, GENERIC_ASSIGNMENT,
+                                 options=[*two_students, "--ClearHiddenTestsInTestCells.only_test_cells=False"])
     assert set(problems) == {"marker-text"}
     assert _page_text(course, "correct", GENERIC_ASSIGNMENT) is not None
-    assert feedback.feedback(course, GENERIC_ASSIGNMENT) == {}
+    assert feedback.feedback(course, GENERIC_ASSIGNMENT, options=two_students) == {}
     assert _page_text(course, "marker-text", GENERIC_ASSIGNMENT) is not None
