@@ -71,8 +71,10 @@ def test_batches_are_nearly_equal_and_never_leave_a_worker_idle_for_want_of_one(
 def test_an_interrupted_run_stops_everything_keeps_its_grades_and_is_resumed(course):
     command = [sys.executable, "-m", "tools.grading.autograde", ASSIGNMENT, "--course", str(course), "--jobs", "2",
                "--restart"]
+    # As from a terminal: SIGINT raises KeyboardInterrupt (an xdist worker, the test's parent, ignores it)
     run = subprocess.Popen(command, cwd=course, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           env={**os.environ, "PYTHONPATH": str(course)})
+                           env={**os.environ, "PYTHONPATH": str(course)},
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in run.stdout:
         lines.append(line)

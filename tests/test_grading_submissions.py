@@ -40,17 +40,7 @@ def students(assignment):
     return per_exercise_students(assignment) + (generic_students() if assignment == GENERIC_ASSIGNMENT else [])
 
 
-# Where pytest-xdist runs two workers (pytest.ini), the attack table (GENERIC_ASSIGNMENT, the largest), the other
-# assignments' tables and the defences-off run each go to a worker as a whole, each in a course copy of its own.
-ON_ATTACK_TABLE = pytest.mark.xdist_group("grading-attacks")
-
-
-def table_group(assignment):
-    return ON_ATTACK_TABLE if assignment == GENERIC_ASSIGNMENT else pytest.mark.xdist_group("grading-exercises")
-
-
-CASES = [pytest.param(a, s, marks=table_group(a), id=f"{a}-{s.name}") for a in assignments() for s in students(a)]
-PER_ASSIGNMENT = [pytest.param(a, marks=table_group(a), id=a) for a in assignments()]
+CASES = [(a, s) for a in assignments() for s in students(a)]
 
 
 def notebook_text(released, assignment, student):
@@ -119,7 +109,7 @@ def graded(course, tmp_path_factory, request):
     def grade(assignment):
         if assignment not in results:
             if assignment == GENERIC_ASSIGNMENT:
-                request.getfixturevalue("token")  # for the row that looks for it; only this table's worker writes it
+                request.getfixturevalue("token")  # for the row that looks for it
             table = students(assignment)
             deliver(course, assignment, table, tmp_path_factory.mktemp(f"lms_{assignment}"))
             options = [f"--Execute.timeout={LOOP_TIMEOUT}"] if assignment == GENERIC_ASSIGNMENT else []
@@ -132,7 +122,7 @@ def graded(course, tmp_path_factory, request):
     return grade
 
 
-@pytest.mark.parametrize("assignment,student", CASES)
+@pytest.mark.parametrize("assignment,student", CASES, ids=[f"{a}-{s.name}" for a, s in CASES])
 def test_each_test_cell_scores_as_expected(graded, assignment, student):
     result = graded(assignment)
     expected = expected_scores(assignment, student)
@@ -143,7 +133,7 @@ def test_each_test_cell_scores_as_expected(graded, assignment, student):
     assert result.totals[student.id] == sum(expected.values())
 
 
-@pytest.mark.parametrize("assignment", PER_ASSIGNMENT)
+@pytest.mark.parametrize("assignment", assignments())
 def test_only_broken_submissions_are_reported(graded, assignment):
     problems = graded(assignment).problems
     if assignment == GENERIC_ASSIGNMENT:
@@ -161,7 +151,6 @@ def test_every_assignment_is_in_the_table():
             f"tests/submissions.py: EXERCISES[{assignment!r}] needs a wrong and a constant answer for {exercises}"
 
 
-@ON_ATTACK_TABLE
 def test_the_later_attempt_counts_and_both_stay_on_disk(course, graded):
     graded(GENERIC_ASSIGNMENT)
     downloaded = course / "downloaded" / GENERIC_ASSIGNMENT
@@ -172,13 +161,11 @@ def test_the_later_attempt_counts_and_both_stay_on_disk(course, graded):
     assert timestamp.read_text().startswith("2024-03-01 09:45:00")
 
 
-@ON_ATTACK_TABLE
 def test_extra_files_stay_on_disk_but_the_kernel_does_not_see_them(course, graded):
     graded(GENERIC_ASSIGNMENT)
     assert (course / "autograded" / "shadowing" / GENERIC_ASSIGNMENT / "utils.py").is_file()
 
 
-@ON_ATTACK_TABLE
 def test_deleted_and_edited_test_cells_are_graded_as_released(course, graded):
     graded(GENERIC_ASSIGNMENT)
     tampered = _test_cell_sources(_autograded(course, "tampered-tests", GENERIC_ASSIGNMENT))
@@ -203,7 +190,7 @@ def _page_text(course, student, assignment):
     return html.unescape(re.sub(r"<[^>]+>", "", page.read_text())) if page.exists() else None
 
 
-@pytest.mark.parametrize("assignment", PER_ASSIGNMENT)
+@pytest.mark.parametrize("assignment", assignments())
 def test_feedback_shows_the_verdicts_and_no_test_code(course, graded, assignment):
     graded(assignment)
     assert feedback.feedback(course, assignment) == {}
@@ -238,19 +225,16 @@ def regraded(course, graded, tmp_path_factory):
     return {name: first[name] for name in REGRADED}, cell_scores(course, GENERIC_ASSIGNMENT, REGRADED), temporary
 
 
-@ON_ATTACK_TABLE
 def test_one_worker_gives_the_scores_of_two_test_cell_by_test_cell(regraded):
     two_workers, one_worker, _ = regraded
     assert one_worker == two_workers
 
 
-@ON_ATTACK_TABLE
 def test_no_grading_leaves_files_in_the_graders_temporary_folder(regraded):
     *_, temporary = regraded
     assert list(temporary.glob("xai-grading-*")) == []
 
 
-@ON_ATTACK_TABLE
 def test_the_graded_notebooks_hold_no_token_and_no_huge_output(course, graded):
     graded(GENERIC_ASSIGNMENT)
     reader = course / "autograded" / "reads-token" / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb"
@@ -259,7 +243,6 @@ def test_the_graded_notebooks_hold_no_token_and_no_huge_output(course, graded):
     assert huge.stat().st_size < 6 * 2**20
 
 
-@pytest.mark.xdist_group("grading-defences-off")
 def test_without_its_defence_each_attack_wins(tmp_path_factory):
     """Every row with a defence, graded with the defences off: each attack gets what it was after."""
     course = copy_course(tmp_path_factory.mktemp("defences_off"))
@@ -275,7 +258,6 @@ def test_without_its_defence_each_attack_wins(tmp_path_factory):
     assert huge.stat().st_size > 40_000_000
 
 
-@ON_ATTACK_TABLE
 def test_a_greedy_lms_pattern_let_a_student_replace_anothers_grade(course, graded, tmp_path_factory):
     graded(GENERIC_ASSIGNMENT)
     notebook = course / "submitted" / "correct" / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb"
@@ -292,7 +274,6 @@ def test_a_greedy_lms_pattern_let_a_student_replace_anothers_grade(course, grade
     assert (unsafe / GENERIC_ASSIGNMENT / f"{GENERIC_ASSIGNMENT}.ipynb").exists(), "'..' wrote outside submitted/"
 
 
-@ON_ATTACK_TABLE
 def test_marker_text_in_an_answer_stops_only_nbgraders_own_feedback(course, graded):
     graded(GENERIC_ASSIGNMENT)
     others = set(feedback.graded_students(course, GENERIC_ASSIGNMENT)) - {"correct", "marker-text"}
