@@ -73,7 +73,7 @@ def gradcams_at_layers(rng):
 
 def gradcams_for_classes(rng):
     image_spec = picture(rng)
-    layer = rng.choice([*IN_PLACE_AFTER, *OTHER_LAYERS])
+    layer = rng.choice(IN_PLACE_AFTER)  # one layer only: it must be one where a stored activation that is not a copy goes wrong
     found = _classes_with_maps(rng, challenge_image(image_spec), [layer], rng.randint(2, 3))
     classes = list(found)
     maps = torch.stack([found[c][layer] for c in classes])
