@@ -35,3 +35,9 @@ try:
 except ModuleNotFoundError as missing:
     if missing.name != "coursekit.answers.rollout":
         raise
+try:
+    from coursekit.answers.trust import average_ranks, cascading_randomization, spearman_rank_correlation
+    __all__ += ["average_ranks", "cascading_randomization", "spearman_rank_correlation"]
+except ModuleNotFoundError as missing:
+    if missing.name != "coursekit.answers.trust":
+        raise

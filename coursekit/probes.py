@@ -14,15 +14,18 @@ Outside grading (the instructor's notebooks in solutions/, which CI executes) th
 itself in this kernel with the grader's code, so that the hidden tests visibly pass or fail there.
 
 The inputs are built here from the challenge's short description (a course picture, flipped or
-not, plus seeded noise; seeded random attentions), so that the grader builds the same tensors.
+not, plus seeded noise; seeded random attentions; seeded maps with many ties; the toy CNN from a
+seed), so that the grader builds the same tensors.
 """
 import base64
 import json
+import math
 import operator
 import os
 
 import numpy as np
 import torch
+from torch import nn
 
 from coursekit.hooks import count_hooks
 from coursekit.images import preprocess_image, preprocess_image_vit
@@ -79,6 +82,75 @@ def random_sparse_matrices(spec):
     if spec.get("empty_row") is not None:
         matrices[:, spec["empty_row"]] = 0
     return list(matrices)
+
+
+def tied_values(spec):
+    """A seeded map of shape spec["shape"] with many equal entries, or all spec["constant"] when that is given.
+
+    Standard normal noise (dtype spec["dtype"]), ReLU'd if spec["relu"] (every negative entry becomes 0),
+    rounded to multiples of 1 / spec["levels"] if that is not None (a few distinct values), then cubed:
+    the order and the ties stay, the values spread unevenly (so correlating raw values is not correlating ranks).
+    """
+    dtype = getattr(torch, spec.get("dtype", "float32"))
+    if spec.get("constant") is not None:
+        return torch.full(tuple(spec["shape"]), float(spec["constant"]), dtype=dtype)
+    generator = torch.Generator().manual_seed(spec["seed"])
+    return _tied(torch.randn(tuple(spec["shape"]), generator=generator, dtype=dtype), spec)
+
+
+def _tied(noise, spec):
+    if spec["relu"]:
+        noise = noise.relu()
+    if spec["levels"] is not None:
+        noise = torch.round(noise * spec["levels"]) / spec["levels"]
+    return noise ** 3
+
+
+def tied_map_pair(spec):
+    """Two seeded maps of shape spec["shape"] correlated about spec["mix"] (in [-1, 1]) before tied_values'
+    ReLU, rounding and cubing; map spec["constant"] (0 or 1, if given) all zeros instead."""
+    generator = torch.Generator().manual_seed(spec["seed"])
+    shape = tuple(spec["shape"])
+    first = torch.randn(shape, generator=generator)
+    second = spec["mix"] * first + math.sqrt(1 - spec["mix"] ** 2) * torch.randn(shape, generator=generator)
+    maps = [_tied(first, spec), _tied(second, spec)]
+    if spec.get("constant") is not None:
+        maps[spec["constant"]] = torch.zeros(shape)
+    return maps
+
+
+def toy_cnn(spec):
+    """The course's toy CNN as torch.manual_seed(spec["init_seed"]) then toy_models.build("cnn") makes it, its
+    batch norms then given seeded weights, biases and running statistics (as training leaves them), so that
+    re-initialising any layer changes its state. The global random generator is left as it was."""
+    from coursekit import toy_models  # imports torchvision: only for the tests that need it
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec["init_seed"])
+        model = toy_models.build("cnn")
+    generator = torch.Generator().manual_seed(spec["init_seed"])
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                size = module.num_features
+                module.weight.copy_(1 + 0.3 * torch.randn(size, generator=generator))
+                module.bias.copy_(0.3 * torch.randn(size, generator=generator))
+                module.running_mean.copy_(0.5 * torch.randn(size, generator=generator))
+                module.running_var.copy_(0.5 + torch.rand(size, generator=generator))
+                module.num_batches_tracked.fill_(80)
+    return model
+
+
+def state_fingerprint(model):
+    """The `explain` of the cascading randomisation test: (entries, 2) float64, per state_dict entry in order
+    the sum of its values and a position-weighted sum (weights -3, -2, ..., 3, -3, -2, ...). It records which
+    layers hold which values: a layer re-initialised with another seed, or not at all, changes its rows."""
+    rows = []
+    for tensor in model.state_dict().values():
+        values = tensor.detach().to("cpu", torch.float64).flatten()
+        weights = (torch.arange(values.numel()) % 7 - 3).double()
+        rows.append(torch.stack([values.sum(), (values * weights).sum()]))
+    return torch.stack(rows)
 
 
 def vit_cls_maps(attentions):
@@ -202,6 +274,51 @@ def probe_compute_attention_rollout(challenge, compute_attention_rollout):
         yield "rejects_unknown_fusion", False
 
 
+def probe_average_ranks(challenge, average_ranks):
+    all_float64 = True
+    for case in challenge["cases"]:
+        values = tied_values(case)
+        given = values.clone()
+        ranks = average_ranks(given)
+        all_float64 &= isinstance(ranks, torch.Tensor) and ranks.dtype == torch.float64
+        yield f"{case['name']}/ranks", ranks
+        yield f"{case['name']}/input_unchanged", torch.equal(given, values)
+    yield "float64", all_float64
+
+
+def _raises_value_error(function, *arguments):
+    try:
+        function(*arguments)
+    except ValueError:
+        return True
+    return False
+
+
+def probe_spearman_rank_correlation(challenge, spearman_rank_correlation):
+    for case in challenge["cases"]:
+        maps = tied_map_pair(case)
+        given = _copies(maps)
+        yield f"{case['name']}/correlation", spearman_rank_correlation(*given)
+        yield f"{case['name']}/inputs_unchanged", _unchanged(given, maps)
+    for case in challenge["mismatched"]:
+        maps = [tied_values({**case, "shape": shape}) for shape in case["shapes"]]
+        given = _copies(maps)
+        yield f"{case['name']}/raises_value_error", _raises_value_error(spearman_rank_correlation, *given)
+        yield f"{case['name']}/inputs_unchanged", _unchanged(given, maps)
+
+
+def probe_cascading_randomization(challenge, cascading_randomization):
+    with torch.random.fork_rng(devices=[]):  # the student's code seeds torch's global generator
+        for case in challenge["cases"]:
+            model = toy_cnn(case)
+            seed = {"seed": case["seed"]} if "seed" in case else {}  # no seed: the default
+            maps = cascading_randomization(model, list(case["layers"]), state_fingerprint, **seed)
+            yield f"{case['name']}/names", [str(name) for name in maps]
+            for name in ["original", *case["layers"]]:
+                yield f"{case['name']}/map[{name}]", maps[name]
+            yield f"{case['name']}/model_after", state_fingerprint(model)
+
+
 PROBES = {
     "compute_cam_hidden": probe_compute_cam,
     "top_class_cams_hidden": probe_top_class_cams,
@@ -213,6 +330,9 @@ PROBES = {
     "attention_entropies_hidden": probe_attention_entropies,
     "add_identity_and_normalise_hidden": probe_add_identity_and_normalise,
     "compute_attention_rollout_hidden": probe_compute_attention_rollout,
+    "average_ranks_hidden": probe_average_ranks,
+    "spearman_rank_correlation_hidden": probe_spearman_rank_correlation,
+    "cascading_randomization_hidden": probe_cascading_randomization,
 }
 
 
@@ -233,7 +353,10 @@ def encode(value):
     if isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return {"ints": [int(v) for v in value]}
     kind = "tensor" if isinstance(value, torch.Tensor) else type(value).__name__
-    array = np.ascontiguousarray(torch.as_tensor(value).detach().to("cpu", torch.float64).numpy(), dtype="<f8")
+    if isinstance(value, float):  # a Python float as it is (torch.as_tensor would round it to float32)
+        array = np.array(value, dtype="<f8")
+    else:
+        array = np.ascontiguousarray(torch.as_tensor(value).detach().to("cpu", torch.float64).numpy(), dtype="<f8")
     if array.size > MAX_VALUES:
         raise ValueError(f"a result of {array.size} numbers is larger than any answer ({MAX_VALUES})")
     return {"type": kind, "shape": list(array.shape), "float64": base64.b64encode(array.tobytes()).decode()}

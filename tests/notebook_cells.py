@@ -66,3 +66,8 @@ def assert_stub_fails(assignment, grade_id, namespace):
     expected = (AssertionError, "NotImplementedError") if grade_id.endswith("_hidden") else (NotImplementedError, None)
     with pytest.raises(expected[0], match=expected[1]):
         run_cell(assignment, grade_id, namespace)
+
+
+def failure_text(failure):
+    """A pytest.raises failure's message with its notes, as a student sees it."""
+    return "\n".join([str(failure.value), *getattr(failure.value, "__notes__", [])])

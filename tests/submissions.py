@@ -150,6 +150,33 @@ def compute_attention_rollout(attentions, discard_ratio=0.0, head_fusion="mean")
     return torch.full((side, side), 1 / side ** 2)
 '''),
     },
+    "05_trust": {
+        "average_ranks": Exercise(
+            wrong=edited("05_trust", "average_ranks",  # ordinal ranks: equal entries get different ranks, not their mean
+                         "ranks = (smaller + 1 + smaller_or_equal).double() / 2",
+                         "ranks = values.argsort().argsort().double() + 1"),
+            constant='''
+def average_ranks(values):
+    return torch.arange(1, len(values) + 1, dtype=torch.float64)
+''',
+            also_loses=frozenset(["spearman_rank_correlation"])),
+        "spearman_rank_correlation": Exercise(
+            wrong=edited("05_trust", "spearman_rank_correlation",  # the textbook formula: exact only without ties
+                         "rho = float((centred_a * centred_b).sum() / spread)",
+                         "rho = float(1 - 6 * ((ranks_a - ranks_b) ** 2).sum() / (len(ranks_a) ** 3 - len(ranks_a)))"),
+            constant='''
+def spearman_rank_correlation(map_a, map_b):
+    return 0.0
+'''),
+        "cascading_randomization": Exercise(
+            wrong=edited("05_trust", "cascading_randomization",  # not cumulative: a fresh copy at every step
+                         "        torch.manual_seed(seed + step)\n",
+                         "        randomised = copy.deepcopy(model)\n        torch.manual_seed(seed + step)\n"),
+            constant='''
+def cascading_randomization(model, layer_names, explain, seed=0):
+    return {name: explain(model) for name in ["original", *layer_names]}
+'''),
+    },
 }
 
 GENERIC_ASSIGNMENT = "01_cam"

@@ -1,7 +1,7 @@
 """One rule finds the course folder: the notebooks' first cells agree with coursekit.paths.find_course_root, which the grader uses.
 
 The first cell of every notebook runs before the course is importable, so it holds its own copy
-of the rule and of the Colab set-up; the copies must be the same in all four notebooks, and the
+of the rule and of the Colab set-up; the copies must be the same in every notebook, and the
 rule the same as coursekit.paths.find_course_root, which the grader uses.
 """
 import ast

@@ -13,7 +13,7 @@ import torch
 
 from coursekit import explainers
 from coursekit.explainers import compute_cam
-from notebook_cells import SHIPPED_ANSWER_ROWS, assert_stub_fails, run_cell, solution_namespace
+from notebook_cells import SHIPPED_ANSWER_ROWS, assert_stub_fails, failure_text, run_cell, solution_namespace
 
 ASSIGNMENT = "02_gradcam"
 EXERCISES = ("gradcam_class", "gradcams_at_layers", "gradcams_for_classes", "gradcam_vs_cam")
@@ -427,9 +427,6 @@ WRONG_CASES = [(exercise, name) for exercise, table in WRONG.items() for name in
 def namespace():
     return solution_namespace(ASSIGNMENT, *EXERCISES)
 
-
-def failure_text(failure):
-    return "\n".join([str(failure.value), *getattr(failure.value, "__notes__", [])])
 
 
 @pytest.mark.parametrize("exercise, variant", CORRECT_CASES)

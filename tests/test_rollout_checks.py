@@ -12,7 +12,7 @@ import torch
 
 from coursekit import checks_rollout, explainers
 from coursekit.vit import vit_attentions
-from notebook_cells import SHIPPED_ANSWER_ROWS, assert_stub_fails, run_cell, solution_namespace
+from notebook_cells import SHIPPED_ANSWER_ROWS, assert_stub_fails, failure_text, run_cell, solution_namespace
 from tools.grading.hidden.rollout import DISCARD_RATIOS  # every ratio a hidden test may choose
 from tools.references.rollout import FUSIONS, residual_step, rollout_map
 
@@ -23,10 +23,6 @@ ASSIGNMENT = "04_attention_rollout"
 def namespace():
     return solution_namespace(ASSIGNMENT, "add_identity_and_normalise", "compute_attention_rollout")
 
-
-def failure_text(failure):
-    """The exception's message with its notes, as a student sees it."""
-    return "\n".join([str(failure.value), *getattr(failure.value, "__notes__", [])])
 
 
 # ---- the toy numbers in the checks module ------------------------------------------------------

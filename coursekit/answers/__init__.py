@@ -9,4 +9,5 @@ BY_ASSIGNMENT = {  # assignment -> the module here that holds its answers, in co
     "02_gradcam": "gradcam",
     "03_vit_attention": "attention",
     "04_attention_rollout": "rollout",
+    "05_trust": "trust",
 }

@@ -1,4 +1,4 @@
-"""Whole runs: executing each solution notebook, and autograding one student's four notebooks."""
+"""Whole runs: executing each solution notebook, and autograding one student's notebooks (every assignment)."""
 import shutil
 import sys
 
@@ -38,5 +38,5 @@ def autograde_run(scratch):
     grade_all = ("import sys; from tools.grading.autograde import main; "
                  "sys.exit(max(main([a, '--course', sys.argv[1]]) for a in sys.argv[2:]))")
     command = [sys.executable, "-c", grade_all, str(folder), *course.assignments(folder)]
-    return {"run": "autograde one student, 4 notebooks", "target": AUTOGRADE_TARGET,
+    return {"run": f"autograde one student, {len(course.assignments(folder))} notebooks", "target": AUTOGRADE_TARGET,
             **measure_command(command, cwd=COURSE_ROOT)}

@@ -10,10 +10,10 @@ the kernel published (coursekit/probes.py) with them.
 import random
 
 from coursekit import probes
-from tools.grading.hidden import attention, cam, gradcam, rollout
+from tools.grading.hidden import attention, cam, gradcam, rollout, trust
 from tools.grading.hidden.expected import judge
 
-TESTS = {**cam.TESTS, **gradcam.TESTS, **attention.TESTS, **rollout.TESTS}
+TESTS = {**cam.TESTS, **gradcam.TESTS, **attention.TESTS, **rollout.TESTS, **trust.TESTS}
 
 
 def prepare(grade_ids, seed):

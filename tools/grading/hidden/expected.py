@@ -60,6 +60,46 @@ class Close:
 
 
 @dataclass
+class Number:
+    """One number within atol of the reference; where the reference is NaN, NaN and nothing else.
+
+    As the visible checks take it: a float (Python's or NumPy's), an integer, or a tensor or array of one element.
+    """
+    reference: float
+    what: tuple
+    atol: float = 0.0
+    KINDS = ("float", "float64", "float32", "tensor", "ndarray")
+
+    def problem(self, record):
+        korean, english = self.what
+        if type(record.get("int")) is int:
+            value = float(record["int"])
+        elif record.get("type") not in self.KINDS:
+            return bilingual(f"{korean}: 숫자(float) 하나를 돌려주어야 하는데 {record.get('type')!s} 값을 돌려주었습니다.",
+                             f"{english}: expected one number (a float), got {record.get('type')!s}")
+        else:
+            actual = _numbers(record)
+            if isinstance(actual, str):
+                return _malformed(self.what)
+            if actual.size != 1:
+                return bilingual(f"{korean}: 숫자 하나를 돌려주어야 하는데 모양이 {tuple(actual.shape)}인 값을 돌려주었습니다.",
+                                 f"{english}: expected one number, got shape {tuple(actual.shape)}")
+            value = float(actual.reshape(()))
+        if math.isnan(self.reference):
+            if math.isnan(value):
+                return None
+            return bilingual(f"{korean}: 채점기의 결과는 NaN인데 제출한 코드의 결과는 {value:.6g}입니다.",
+                             f"{english}: expected NaN, got {value:.6g}")
+        if not math.isfinite(value):
+            return bilingual(f"{korean}: 채점기의 결과는 {self.reference:.6g}인데 제출한 코드의 결과는 {value}입니다.",
+                             f"{english}: expected {self.reference:.6g}, got {value}")
+        if abs(value - self.reference) > self.atol:
+            return bilingual(f"{korean}: 채점기가 계산한 값과 다릅니다 (채점기 {self.reference:.6g}, 제출한 코드 {value:.6g}).",
+                             f"{english}: differs from the grader's result (expected {self.reference:.6g}, got {value:.6g})")
+        return None
+
+
+@dataclass
 class Same:
     """Exactly this flag, integer, list of integers or list of texts (kind: bool, int, ints, texts)."""
     value: object
