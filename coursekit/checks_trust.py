@@ -44,6 +44,57 @@ and the other layers as trained; checked for seed=0 (the default) and seed=5.
 The BatchNorm's re-initialisation draws no random numbers (weight 1, bias 0, fresh statistics), so seeding
 once before the loop makes fc right and the conv (the third draw) wrong.
 
+replacement_curve (CURVE_CASES): a two-class linear model whose logits are (0, z), z = b + the sum of every
+value of the picture (all weights 1), so the probability of class 1 is sigmoid(z) and that of class 0 is
+sigmoid(-z). Taking pixel p from `replacement` changes z by d_p, the sum over the channels of
+replacement - image at p; pixels are numbered in row-major order.
+
+    A, 1 x 1 x 2 x 2, deletion (replacement all 0), b = -1, target_class 1, steps = 4:
+        image [[0.5, -1.0], [2.0, 1.5]] (z = 3 - 1 = 2), d = (-0.5, 1.0, -2.0, -1.5)
+        saliency [[0.1, 0.4], [0.9, 0.3]]: order 2, 1, 3, 0; k * 4 // 4 = k pixels
+        z = 2, 0, 1, -0.5, -1  ->  p = 0.880797, 0.500000, 0.731059, 0.377541, 0.268941
+        least salient first (order 0, 3, 1, 2):      z = 2, 1.5, 0, 1, -1
+        only the k-th pixel replaced (not cumulative): z = 2, 0, 3, 0.5, 1.5
+        image and replacement swapped:               z = -1, 1, 0, 1.5, 2
+        and the logits z themselves instead of p.
+    B, 1 x 2 x 2 x 3, insertion from an all-0 picture, b = -1, target_class 1, steps = 4 (does not divide 6):
+        replacement channel 0 [[0.5, 1.0, -0.5], [0.5, 1.0, 0.5]], channel 1 [[0.5, -0.5, -0.5], [1.0, 1.0, -1.0]]
+        d = (1.0, 0.5, -1.0, 1.5, 2.0, -0.5); channel 0 alone (0.5, 1.0, -0.5, 0.5, 1.0, 0.5)
+        saliency [[0.5, 0.2, 0.5], [0.2, 0.5, 0.0]]: ties, so the order is 0, 2, 4 | 1, 3 | 5
+        pixels replaced k * 6 // 4 = 0, 1, 3, 4, 6 (1.5 and 4.5 rounded down)
+        z = -1, 0, 1, 1.5, 2.5  ->  p = 0.268941, 0.500000, 0.731059, 0.817574, 0.924142
+        ties in reverse order (argsort().flip(0): 4, 2, 0 | 3, 1 | 5): z = -1, 1, 1, 2.5, 2.5
+        k * 6 / 4 rounded up (0, 2, 3, 5, 6):                           z = -1, -1, 1, 3, 2.5
+        rounded to the nearest (0, 2, 3, 4, 6; round(1.5) = 2, round(4.5) = 4): z = -1, -1, 1, 1.5, 2.5
+        k * (6 // 4) = 0, 1, 2, 3, 4 (two pixels never replaced):       z = -1, 0, -1, 1, 1.5
+        np.array_split's chunks of 2, 2, 1, 1 (0, 2, 4, 5, 6):          z = -1, -1, 1.5, 3, 2.5
+        channel 0 only:                                                 z = -1, -0.5, 0, 1, 2
+        least salient first (5, 1, 3, 0, 2, 4):                         z = -1, -1.5, 0.5, 1.5, 2.5
+        only the k-th chunk replaced ({0}, {2, 4}, {1}, {3, 5}):        z = -1, 0, 0, -0.5, 0
+    C, A for target_class 0 with the default steps = 16 (more steps than pixels): k * 4 // 16 = k // 4, so
+        each of A's first four points comes four times, then its last: 1 - p = sigmoid(-z) =
+        0.119203 (x4), 0.500000 (x4), 0.268941 (x4), 0.622459 (x4), 0.731059.
+        Class 1's probability gives 1 - these; the sigmoid of the target logit (0) gives 0.5 everywhere.
+    D, A with a model that returns, as the ViT does, an object holding the logits as .logits: A's curve.
+
+A (2, 2) saliency for B's 2 x 3 picture and a (1, 2, 2) saliency for A's (as many values as pixels) raise
+ValueError. image, replacement, saliency and the model (weights, eval mode, hooks) must be left as given.
+
+area_under_curve (AUC_CASES): steps + 1 = len(s) points at 0, 1/steps, ..., 1; the trapezoids
+(s[k] + s[k+1]) / 2 added up and divided by steps.
+
+    [1, 0]                      -> 0.5 / 1                    = 0.5
+    [1, 1, 0]                   -> (1 + 0.5) / 2              = 0.75
+    [0, 1, 0, 1, 1]             -> (.5 + .5 + .5 + 1) / 4     = 0.625
+    [0.9, 0.6, 0.3, 0.2, 0.1]   -> (.75 + .45 + .25 + .15) / 4 = 0.4
+    (k / 16)^2, k = 0..16       -> 1/3 + (1/16)^2 / 6 = 1/3 + 1/1536 = 0.333984 (the trapezoid rule's error
+                                   for x^2 is h^2 / 6)
+Mistakes, in the same order: the mean of the points 0.5 (right there), 0.666667, 0.6, 0.42, 0.34375;
+the trapezoids not divided by steps (torch.trapezoid without dx: the area over [0, steps]) 0.5 (right),
+1.5, 2.5, 1.6, 5.34375; divided by steps + 1 instead: 0.25, 0.5, 0.5, 0.32, 0.314338; rectangles on the
+left ends 1, 1, 0.5, 0.5, 0.302734 and on the right ends 0, 0.5, 0.75, 0.3, 0.365234.
+One point (and none) raises ValueError. The area may come back as a float or a tensor of one element.
+
 tests/test_trust_checks.py recomputes every number above with an independent pure-Python implementation.
 """
 import copy
@@ -228,21 +279,27 @@ def _call_spearman(spearman_rank_correlation, map_a, map_b, name, error_hint=Non
                 checks.fail(f"{korean}에서 {particle(type(error).__name__, '이/가')} 났습니다. {error_hint[0]}",
                             f"{english} raised {type(error).__name__}: {error}. {error_hint[1]}")
     checks.expect_unchanged(given, [map_a, map_b], "(map_a, map_b)")
-    rho = _as_number(rho, name)
+    rho = _as_number(rho, name, _CORRCOEF_HINT)
     if caught:
         _fail_on_warning(caught[0], name, constant=error_hint is not None)
     return rho
 
 
-def _as_number(value, name):
-    """What the answer returned, as a float: a number, or a tensor or array of one element."""
+_CORRCOEF_HINT = ("torch.corrcoef는 2×2 행렬을 주므로 [0, 1]을 고르세요.", "torch.corrcoef gives a 2 x 2 matrix: take [0, 1]")
+
+
+def _as_number(value, name, hint):
+    """What the answer returned, as a float: a number, or a tensor or array of one element.
+
+    The hint (ko, en) says where a result of several elements usually comes from.
+    """
     korean, english = checks.name_pair(name)
     shape = tuple(getattr(value, "shape", ()))
     if math.prod(shape) > 1:
         checks.fail(f"{korean}: 숫자 하나를 돌려줘야 하는데 원소가 {math.prod(shape)}개인 {shape} 모양의 "
-                    f"{type(value).__name__}입니다. torch.corrcoef는 2×2 행렬을 주므로 [0, 1]을 고르세요.",
+                    f"{type(value).__name__}입니다. {hint[0]}",
                     f"{english}: return one number, got a {type(value).__name__} of {math.prod(shape)} elements, "
-                    f"shape {shape} (torch.corrcoef gives a 2 x 2 matrix: take [0, 1])")
+                    f"shape {shape} ({hint[1]})")
     try:
         if isinstance(value, (str, bytes)):
             raise TypeError
@@ -537,3 +594,376 @@ def _expect_step_state(seen, step, originals, reinitialised, seed):
                 "at step i exactly layer_names[:i+1] are re-initialised")
     checks.fail(f"{where[0]} 다시 초기화된 층은 {wanted}이어야 하는데 {changed}입니다. {hint[0]}",
                 f"{where[1]} the re-initialised layers must be {wanted}, got {changed}. {hint[1]}")
+
+
+# ---- replacement_curve --------------------------------------------------------------------------
+
+_PICTURE_A = {"image": [[[0.5, -1.0], [2.0, 1.5]]], "replacement": [[[0.0, 0.0], [0.0, 0.0]]],
+              "saliency": [[0.1, 0.4], [0.9, 0.3]], "bias": -1.0}
+_CURVE_A = [2.0, 0.0, 1.0, -0.5, -1.0]  # z at each point (the logit of class 1)
+_PICTURE_B = {"image": [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]],
+              "replacement": [[[0.5, 1.0, -0.5], [0.5, 1.0, 0.5]], [[0.5, -0.5, -0.5], [1.0, 1.0, -1.0]]],
+              "saliency": [[0.5, 0.2, 0.5], [0.2, 0.5, 0.0]], "bias": -1.0}
+_NAME_A = ("2×2 그림 (한 채널, 삭제)", "the 2 x 2 picture (one channel, deletion)")
+_NAME_B = ("2×3 그림 (두 채널, 동점이 있는 saliency, steps=4는 픽셀 수 6을 나누지 못함)",
+           "the 2 x 3 picture (two channels, tied saliency, steps = 4 not dividing its 6 pixels)")
+CURVE_CASES = (  # each: name (Korean, English), picture, target_class, steps (None: the default), z, logits_attribute
+    {"name": _NAME_A, **_PICTURE_A, "target_class": 1, "steps": 4, "z": _CURVE_A, "logits_attribute": False},
+    {"name": _NAME_B, **_PICTURE_B, "target_class": 1, "steps": 4, "z": [-1.0, 0.0, 1.0, 1.5, 2.5],
+     "logits_attribute": False},
+    {"name": ("2×2 그림, 클래스 0, steps 기본값 16 (픽셀보다 많음)",
+              "the 2 x 2 picture for class 0 with the default 16 steps (more steps than pixels)"),
+     **_PICTURE_A, "target_class": 0, "steps": None, "z": [z for z in _CURVE_A[:4] for _ in range(4)] + _CURVE_A[4:],
+     "logits_attribute": False},
+    {"name": ("2×2 그림, 출력이 .logits를 가진 객체인 모델 (ViT처럼)",
+              "the 2 x 2 picture, the model's output an object with .logits (as the ViT's)"),
+     **_PICTURE_A, "target_class": 1, "steps": 4, "z": _CURVE_A, "logits_attribute": True},
+)
+CURVE_MISTAKES = {  # case (English name) -> {mistake: the z it gives at each point}; the first that matches is named
+    _NAME_A[1]: {"ascending": [2.0, 1.5, 0.0, 1.0, -1.0], "not_cumulative": [2.0, 0.0, 3.0, 0.5, 1.5],
+                 "swapped": [-1.0, 1.0, 0.0, 1.5, 2.0]},
+    _NAME_B[1]: {"ties_reversed": [-1.0, 1.0, 1.0, 2.5, 2.5], "ceil": [-1.0, -1.0, 1.0, 3.0, 2.5],
+                 "round": [-1.0, -1.0, 1.0, 1.5, 2.5], "k_times_chunk": [-1.0, 0.0, -1.0, 1.0, 1.5],
+                 "array_split": [-1.0, -1.0, 1.5, 3.0, 2.5], "channel_0": [-1.0, -0.5, 0.0, 1.0, 2.0],
+                 "ascending": [-1.0, -1.5, 0.5, 1.5, 2.5], "not_cumulative": [-1.0, 0.0, 0.0, -0.5, 0.0]},
+}
+COUNT_MISTAKES = {  # B (n = 6, steps = 4): the pixels replaced at each point, and how they were counted
+    "ceil": ((0, 2, 3, 5, 6), ("k * n / steps를 올림", "k * n / steps rounded up")),
+    "round": ((0, 2, 3, 4, 6), ("k * n / steps를 반올림", "k * n / steps rounded to the nearest")),
+    "k_times_chunk": ((0, 1, 2, 3, 4), ("k * (n // steps): 마지막 점에서도 픽셀 2개가 남음",
+                                        "k * (n // steps): two pixels are never replaced")),
+    "array_split": ((0, 2, 4, 5, 6), ("np.array_split처럼 앞 묶음을 크게", "chunks as np.array_split cuts them, "
+                                                                         "the first ones larger")),
+}
+WRONG_SALIENCY_SHAPES = ((_NAME_B, (2, 2)), (_NAME_A, (1, 2, 2)))  # (picture, saliency shape): ValueError
+
+_CURVE_HINTS = {
+    "ascending": ("픽셀은 saliency가 큰 것부터 바꿉니다 (가장 중요한 픽셀 먼저): argsort(descending=True, stable=True).",
+                  "pixels are replaced in DESCENDING order of saliency (the most salient first): "
+                  "argsort(descending=True, stable=True)"),
+    "ties_reversed": ("saliency가 같은 픽셀끼리는 행 우선(row-major) 번호가 작은 것이 먼저입니다: "
+                      "argsort(descending=True, stable=True)를 쓰세요. 오름차순 argsort를 뒤집으면(flip) 동점의 순서도 "
+                      "뒤집힙니다.",
+                      "pixels of equal saliency go in row-major order, the smaller number first: use "
+                      "argsort(descending=True, stable=True); flipping an ascending argsort reverses the ties too"),
+    "not_cumulative": ("k번째 점에서는 순서대로 앞의 k * n // steps개 픽셀이 모두 바뀌어 있어야 합니다: 바뀐 픽셀은 점마다 "
+                       "늘어납니다 (k번째 묶음만 바꾸지 마세요).",
+                       "at point k ALL the first k * n // steps pixels of the order are replaced: the replaced set "
+                       "grows from point to point (not only the k-th chunk)"),
+    "swapped": ("image와 replacement가 뒤바뀌었습니다: 첫 점은 image 그대로, 마지막 점은 replacement이고, 순서대로 바뀌는 "
+                "픽셀은 replacement에서 가져옵니다.",
+                "image and replacement are swapped: point 0 is image as it is, the last point is replacement, and "
+                "the replaced pixels come from replacement"),
+    "channel_0": ("한 픽셀을 바꿀 때는 모든 채널을 함께 바꿉니다. 그림을 C*H*W로 펼쳐 픽셀 번호로 고르면 채널 0만 바뀝니다: "
+                  "(1, 1, H, W) 마스크로 torch.where를 쓰면 채널로 broadcast됩니다.",
+                  "replace all channels of a pixel together: indexing the picture flattened to C*H*W with pixel "
+                  "numbers replaces channel 0 only; a (1, 1, H, W) mask in torch.where broadcasts over the channels"),
+    "logits": ("logit이 아니라 softmax 확률을 기록하세요: output.softmax(dim=1)[:, target_class].",
+               "record the softmax probability, not the logit: output.softmax(dim=1)[:, target_class]"),
+    "other_class": ("다른 클래스의 확률입니다: 클래스 번호를 고정하지 말고 target_class 열을 고르세요 ([:, target_class]).",
+                    "that is the other class's probability: take the column target_class ([:, target_class]), do "
+                    "not fix a class"),
+    "sigmoid": ("target_class logit의 sigmoid는 softmax 확률이 아닙니다: 모든 클래스의 logit으로 softmax(dim=1)를 계산한 "
+                "뒤 target_class 열을 고르세요.",
+                "the sigmoid of the target class's logit is not its softmax probability: take softmax(dim=1) over "
+                "all the classes' logits, then the column target_class"),
+    "softmax_dim": ("softmax는 클래스 축(dim=1)으로 계산합니다. dim=0은 그림들(배치)의 축입니다.",
+                    "take the softmax over the classes (dim=1): dim=0 runs over the pictures of the batch"),
+    "first": ("첫 점(k = 0)은 아무 픽셀도 바꾸지 않은 image 그대로의 확률입니다.",
+              "point 0 is the probability of image as it is, no pixel replaced"),
+    "last": ("마지막 점(k = steps)은 모든 픽셀을 바꾼 그림, 곧 replacement의 확률입니다 (k * n // steps = n).",
+             "the last point (k = steps) is the probability of the picture with every pixel replaced, i.e. of "
+             "replacement (k * n // steps = n)"),
+    "recipe": ("순서는 saliency.flatten().argsort(descending=True, stable=True)입니다. k번째 그림은 그 순서로 앞의 "
+               "k * n // steps개 픽셀(모든 채널)을 replacement에서, 나머지를 image에서 가져오고, 점 k는 그 그림에서 "
+               "target_class의 softmax 확률입니다.",
+               "the order is saliency.flatten().argsort(descending=True, stable=True); picture k takes the first "
+               "k * n // steps pixels of that order (all channels) from replacement and the rest from image, and "
+               "point k is the softmax probability of target_class for picture k"),
+}
+_CURVE_CALL_HINT = ("image와 replacement는 (1, C, H, W), saliency는 (H, W)입니다. 모델은 (K, C, H, W) 배치를 받아 "
+                    "(K, 클래스 수)의 logit을 돌려주거나, ViT처럼 그것을 .logits에 담은 객체를 돌려줍니다: "
+                    "getattr(output, 'logits', output)은 둘 다 받습니다.",
+                    "image and replacement are (1, C, H, W), saliency is (H, W); the model takes a batch (K, C, H, W) "
+                    "and returns (K, classes) logits, or (as the ViT) an object holding them as .logits: "
+                    "getattr(output, 'logits', output) takes both")
+
+
+class _ClassifierOutput:
+    """What a Hugging Face classifier (the course's ViT) returns, reduced to what the course reads: .logits."""
+
+    def __init__(self, logits):
+        self.logits = logits
+
+
+class _LinearClassifier(nn.Module):
+    """Two classes with logits (0, bias + the sum of every value of the picture), for pictures of `size` values."""
+
+    def __init__(self, size, bias, logits_attribute=False):
+        super().__init__()
+        self.linear = nn.Linear(size, 2)
+        self.logits_attribute = logits_attribute
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.stack([torch.zeros(size), torch.ones(size)]))
+            self.linear.bias.copy_(torch.tensor([0.0, bias]))
+
+    def forward(self, pictures):
+        logits = self.linear(pictures.flatten(start_dim=1))
+        return _ClassifierOutput(logits) if self.logits_attribute else logits
+
+
+def tiny_linear_classifier(case):
+    """The two-class linear model of a CURVE_CASES entry, in eval mode."""
+    channels, height, width = torch.tensor(case["image"]).shape
+    return _LinearClassifier(channels * height * width, case["bias"], case["logits_attribute"]).eval()
+
+
+def curve_probabilities(case):
+    """The probabilities of the case's target class: sigmoid(z) for class 1, sigmoid(-z) for class 0."""
+    sign = 1 if case["target_class"] == 1 else -1
+    return [1 / (1 + math.exp(-sign * z)) for z in case["z"]]
+
+
+def check_replacement_curve(replacement_curve):
+    """Visible checks for `replacement_curve(model, image, replacement, saliency, target_class, steps=16)`."""
+    with _refusing_shipped(replacement_curve, "replacement_curve"):
+        for case in CURVE_CASES:
+            _check_curve_case(replacement_curve, case)
+        _check_saliency_shapes(replacement_curve)
+    checks.passed("replacement_curve")
+
+
+def _case_tensors(case):
+    """(image, replacement, saliency) of a case: (1, C, H, W), (1, C, H, W), (H, W)."""
+    return torch.tensor([case["image"]]), torch.tensor([case["replacement"]]), torch.tensor(case["saliency"])
+
+
+def _check_curve_case(replacement_curve, case):
+    model = tiny_linear_classifier(case)
+    state, hooks = checks.snapshot_state(model), count_hooks(model)
+    originals = _case_tensors(case)
+    given = checks.snapshot_tensors(originals)
+    arguments = {} if case["steps"] is None else {"steps": case["steps"]}
+    hint = _CURVE_CALL_HINT
+    if case["logits_attribute"]:
+        hint = ("이 모델은 ViT처럼 logit을 텐서가 아니라 .logits에 담은 객체로 돌려줍니다: "
+                "logits = getattr(output, 'logits', output)은 두 경우를 모두 받습니다.",
+                "this model returns, as the ViT does, an object holding the logits as .logits rather than a tensor: "
+                "logits = getattr(output, 'logits', output) takes both")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        curve = checks.call_with_hint(replacement_curve, model, *given, case["target_class"], **arguments, hint=hint)
+    checks.expect_unchanged(given, originals, "(image, replacement, saliency)")
+    checks.expect_no_hooks(model, before=hooks)
+    checks.expect_eval_mode(model)
+    checks.expect_state_unchanged(model, state)
+    if caught:
+        _fail_on_warning(caught[0], case["name"], constant=False)
+    _expect_curve(curve, case)
+
+
+def _expect_curve(curve, case):
+    korean, english = case["name"]
+    names = (f"{korean}의 곡선", f"the curve of {english}")
+    expected = curve_probabilities(case)
+    steps = len(expected) - 1
+    if isinstance(curve, (list, tuple)):
+        checks.fail(f"{names[0]}: torch.Tensor를 돌려줘야 하는데 {type(curve).__name__}입니다. 점들을 "
+                    "torch.stack(...)으로 모으세요.",
+                    f"{names[1]}: return a torch.Tensor, got a {type(curve).__name__}: gather the points with "
+                    "torch.stack(...)")
+    checks.expect_tensor(curve, names)
+    if tuple(curve.shape) == (steps,):
+        _fail_one_point_short(curve, expected, names)
+    checks.expect_shape(curve, (steps + 1,), names)
+    checks.expect_finite(curve, names)
+    checks.expect_close(curve, expected, names, atol=1e-5, rtol=0, hint=_diagnose_curve(curve, case, expected))
+
+
+def _close(got, values):
+    return len(got) == len(values) and all(abs(a - b) <= 1e-5 for a, b in zip(got, values))
+
+
+def _fail_one_point_short(curve, expected, names):
+    """steps points instead of steps + 1: say which end is missing."""
+    got, steps = curve.detach().double().tolist(), len(expected) - 1
+    if _close(got, expected[1:]):
+        hint = ("첫 점(k = 0, image 그대로)이 빠졌습니다: k는 0부터 steps까지입니다 (range(steps + 1)).",
+                "point 0 (image as it is) is missing: k runs from 0 to steps (range(steps + 1))")
+    elif _close(got, expected[:-1]):
+        hint = ("마지막 점(k = steps, replacement 그대로)이 빠졌습니다: range(steps)는 steps 앞에서 멈춥니다. "
+                "range(steps + 1)을 쓰세요.",
+                "the last point (k = steps, replacement as it is) is missing: range(steps) stops before steps; use "
+                "range(steps + 1)")
+    else:
+        hint = ("곡선에는 k = 0, 1, ..., steps의 steps + 1개 점이 있습니다.",
+                "the curve has steps + 1 points, k = 0, 1, ..., steps")
+    checks.fail(f"{names[0]}의 shape은 {particle((steps + 1,), '이어야/여야')} 하는데 {(steps,)}입니다. {hint[0]}",
+                f"wrong shape for {names[1]}: expected {(steps + 1,)}, got {(steps,)}. {hint[1]}")
+
+
+def _diagnose_curve(curve, case, expected):
+    """The hint (ko, en) for the mistake that gives this curve."""
+    got = curve.detach().double().tolist()
+    target_logits = [z if case["target_class"] == 1 else 0.0 for z in case["z"]]
+    if _close(got, target_logits):
+        return _CURVE_HINTS["logits"]
+    if _close(got, [1 - p for p in expected]):
+        return _CURVE_HINTS["other_class"]
+    if _close(got, [1 / (1 + math.exp(-logit)) for logit in target_logits]):
+        return _CURVE_HINTS["sigmoid"]
+    if _close(got, [1.0] * len(got)) or abs(sum(got) - 1) <= 1e-5:
+        return _CURVE_HINTS["softmax_dim"]
+    for mistake, z in CURVE_MISTAKES.get(case["name"][1], {}).items():
+        if _close(got, curve_probabilities({**case, "z": z})):
+            return _count_hint(mistake, case) if mistake in COUNT_MISTAKES else _CURVE_HINTS[mistake]
+    if abs(got[0] - expected[0]) > 1e-5:
+        return _CURVE_HINTS["first"]
+    if abs(got[-1] - expected[-1]) > 1e-5:
+        return _CURVE_HINTS["last"]
+    return _CURVE_HINTS["recipe"]
+
+
+def _count_hint(mistake, case):
+    counts, (korean, english) = COUNT_MISTAKES[mistake]
+    pixels, steps = torch.tensor(case["saliency"]).numel(), case["steps"]
+    right = ", ".join(str(k * pixels // steps) for k in range(steps + 1))
+    got = ", ".join(map(str, counts))
+    return (f"점 k에서 바뀐 픽셀의 수는 정확히 k * n // steps (내림)입니다. 픽셀 n = {pixels}개, "
+            f"{particle(f'steps = {steps}', '이면/면')} "
+            f"{right}인데, 이 곡선은 {got}개를 바꿨습니다 ({korean}).",
+            f"point k has exactly k * n // steps pixels replaced (rounded down): with n = {pixels} pixels and "
+            f"steps = {steps} that is {right}, but this curve replaced {got} ({english})")
+
+
+def _check_saliency_shapes(replacement_curve):
+    """A saliency map that is not the picture's (H, W) raises ValueError, also when it holds as many values."""
+    cases = {case["name"]: case for case in CURVE_CASES}
+    for picture, shape in WRONG_SALIENCY_SHAPES:
+        case = cases[picture]
+        image, replacement, _ = _case_tensors(case)
+        saliency = torch.arange(math.prod(shape), dtype=torch.float32).reshape(shape)
+        size = "×".join(map(str, image.shape[-2:]))
+        same = ((f" {shape} 맵은 그림의 픽셀 수만큼 값을 가지므로 원소 수가 아니라 shape 자체를 비교하세요 "
+                 "(saliency.shape != image.shape[-2:]).",
+                 f" a {shape} map holds as many values as the picture has pixels, so compare the shapes themselves, "
+                 "not their numbers of elements (saliency.shape != image.shape[-2:])")
+                if saliency.numel() == image.shape[-2] * image.shape[-1] else ("", ""))
+        where = (f"{size} 그림에 {shape} saliency를 주", f"a {shape} saliency for a {size.replace('×', ' x ')} picture")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                replacement_curve(tiny_linear_classifier(case), image, replacement, saliency, case["target_class"],
+                                  steps=2)
+        except ValueError:
+            continue
+        except Exception as error:
+            checks.fail(f"{where[0]}면 ValueError가 나야 하는데 {particle(type(error).__name__, '이/가')} 났습니다. "
+                        f"두 shape을 적어 raise ValueError(...)를 쓰세요.{same[0]}",
+                        f"{where[1]} must raise ValueError, got {type(error).__name__}: use raise ValueError(...) "
+                        f"naming both shapes.{same[1]}")
+        checks.fail(f"{where[0]}었는데 오류가 나지 않았습니다. saliency가 그림의 (H, W)가 아니면 ValueError를 내세요.{same[0]}",
+                    f"{where[1]} raised no error: raise ValueError when saliency is not the picture's (H, W)."
+                    f"{same[1]}")
+
+
+# ---- area_under_curve ---------------------------------------------------------------------------
+
+_TWO_POINTS = (("두 점 [1, 0]", "two points [1, 0]"), [1.0, 0.0])
+_THREE_POINTS = (("세 점 [1, 1, 0]", "three points [1, 1, 0]"), [1.0, 1.0, 0.0])
+_FIVE_POINTS = (("다섯 점 [0, 1, 0, 1, 1]", "five points [0, 1, 0, 1, 1]"), [0.0, 1.0, 0.0, 1.0, 1.0])
+_DELETION_LIKE = (("삭제 곡선 같은 [0.9, 0.6, 0.3, 0.2, 0.1]", "a deletion-like curve [0.9, 0.6, 0.3, 0.2, 0.1]"),
+                  [0.9, 0.6, 0.3, 0.2, 0.1])
+_SQUARES = (("17개의 점 (k/16)², k = 0..16", "17 points (k / 16)^2, k = 0..16"), [(k / 16) ** 2 for k in range(17)])
+AUC_CASES = (  # ((Korean, English) name, scores, area)
+    (*_TWO_POINTS, 0.5),
+    (*_THREE_POINTS, 0.75),
+    (*_FIVE_POINTS, 0.625),
+    (*_DELETION_LIKE, 0.4),
+    (*_SQUARES, 1 / 3 + 1 / 1536),  # 0.333984
+)
+AUC_MISTAKES = {  # case (English name) -> {mistake: the area it gives}, where that differs; the first match is named
+    _TWO_POINTS[0][1]: {"steps_plus_one": 0.25, "left": 1.0, "right": 0.0},
+    _THREE_POINTS[0][1]: {"mean": 2 / 3, "no_dx": 1.5, "steps_plus_one": 0.5, "left": 1.0, "right": 0.5},
+    _FIVE_POINTS[0][1]: {"mean": 0.6, "no_dx": 2.5, "steps_plus_one": 0.5, "left": 0.5, "right": 0.75},
+    _DELETION_LIKE[0][1]: {"mean": 0.42, "no_dx": 1.6, "steps_plus_one": 0.32, "left": 0.5, "right": 0.3},
+    _SQUARES[0][1]: {"mean": 0.34375, "no_dx": 5.34375, "steps_plus_one": 0.314338, "left": 0.302734,
+                     "right": 0.365234},
+}
+TOO_FEW_POINTS = ([0.7], [])
+
+_AUC_HINTS = {
+    "mean": ("점들의 평균은 사다리꼴 넓이가 아닙니다: 양 끝점은 절반만 들어갑니다. Σ(s[k] + s[k+1]) / 2를 steps로 나누세요.",
+             "the mean of the points is not the trapezoid area: the two end points count half; divide "
+             "sum((s[k] + s[k+1]) / 2) by steps"),
+    "no_dx": ("가로축 0..steps 위의 넓이입니다 (dx 없는 torch.trapezoid, 또는 steps로 나누지 않은 사다리꼴의 합). 가로축은 "
+              "0부터 1까지이므로 사다리꼴의 폭은 1 / steps입니다: torch.trapezoid(scores, dx=1 / steps).",
+              "that is the area over [0, steps] (torch.trapezoid without dx, or the trapezoids' sum not divided by "
+              "steps): the x-axis runs from 0 to 1, so each trapezoid is 1 / steps wide: "
+              "torch.trapezoid(scores, dx=1 / steps)"),
+    "steps_plus_one": ("점의 개수 steps + 1이 아니라 구간의 개수 steps = len(scores) - 1로 나누세요.",
+                       "divide by the number of intervals, steps = len(scores) - 1, not by the number of points"),
+    "left": ("각 구간의 한쪽 끝 값만 쓴 직사각형들의 넓이입니다. 사다리꼴은 두 끝의 평균 (s[k] + s[k+1]) / 2를 씁니다.",
+             "that is a sum of rectangles using one end of each interval; a trapezoid uses the mean of both ends, "
+             "(s[k] + s[k+1]) / 2"),
+    "recipe": ("AUC = Σ_{k=0}^{steps-1} (s[k] + s[k+1]) / 2 / steps, steps = len(scores) - 1.",
+               "AUC = the sum over k = 0..steps-1 of (s[k] + s[k+1]) / 2, divided by steps = len(scores) - 1"),
+}
+_AUC_HINTS["right"] = _AUC_HINTS["left"]
+_AUC_CALL_HINT = ("scores는 (steps + 1,) 모양의 1차원 텐서입니다. np.trapz는 NumPy 2에서 없어졌습니다: np.trapezoid나 "
+                  "torch.trapezoid를 쓰세요.",
+                  "scores is a 1-D (steps + 1,) tensor; np.trapz is gone in NumPy 2: use np.trapezoid or "
+                  "torch.trapezoid")
+_SUM_HINT = ("사다리꼴들의 넓이를 .sum()으로 더하세요.", "add the trapezoids up with .sum()")
+
+
+def check_area_under_curve(area_under_curve):
+    """Visible checks for `area_under_curve(scores)` -> float, the trapezoid rule over [0, 1]."""
+    with _refusing_shipped(area_under_curve, "area_under_curve"):
+        for name, scores, expected in AUC_CASES:
+            area = _call_area(area_under_curve, torch.tensor(scores), name)
+            _expect_number(area, expected, name, _diagnose_area(area, name[1]))
+        _check_too_few_points(area_under_curve)
+    checks.passed("area_under_curve")
+
+
+def _call_area(area_under_curve, scores, name):
+    """Call the answer on a copy, check it left it alone and warned nothing; return its result as a float."""
+    given = scores.clone()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        area = checks.call_with_hint(area_under_curve, given, hint=_AUC_CALL_HINT)
+    checks.expect_unchanged([given], [scores], "scores")
+    korean, english = name
+    area = _as_number(area, (f"{korean}의 넓이", f"the area under {english}"), _SUM_HINT)
+    if caught:
+        _fail_on_warning(caught[0], name, constant=False)
+    return area
+
+
+def _diagnose_area(area, case):
+    for mistake, value in AUC_MISTAKES[case].items():
+        if abs(area - value) <= 1e-5:
+            return _AUC_HINTS[mistake]
+    return _AUC_HINTS["recipe"]
+
+
+def _check_too_few_points(area_under_curve):
+    """One point (or none) has no width: the area is undefined, ValueError."""
+    for scores in TOO_FEW_POINTS:
+        where = (f"점이 {len(scores)}개인 곡선 {scores}", f"a curve of {len(scores)} point(s) {scores}")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                area = area_under_curve(torch.tensor(scores))
+        except ValueError:
+            continue
+        except Exception as error:
+            checks.fail(f"{where[0]}에는 ValueError가 나야 하는데 {particle(type(error).__name__, '이/가')} 났습니다. "
+                        "점이 두 개보다 적으면 raise ValueError(...)를 쓰세요.",
+                        f"{where[1]} must raise ValueError, got {type(error).__name__}: raise ValueError(...) when "
+                        "there are fewer than two points")
+        checks.fail(f"{where[0]}인데 오류가 나지 않았습니다 ({particle(repr(area), '을/를')} 돌려줌). 점이 두 개보다 적으면 넓이를 정할 수 "
+                    "없으므로 ValueError를 내세요.",
+                    f"{where[1]} raised no error (returned {area!r}): with fewer than two points there is no area, "
+                    "raise ValueError")

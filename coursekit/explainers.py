@@ -36,8 +36,10 @@ except ModuleNotFoundError as missing:
     if missing.name != "coursekit.answers.rollout":
         raise
 try:
-    from coursekit.answers.trust import average_ranks, cascading_randomization, spearman_rank_correlation
-    __all__ += ["average_ranks", "cascading_randomization", "spearman_rank_correlation"]
+    from coursekit.answers.trust import (area_under_curve, average_ranks, cascading_randomization,
+                                         replacement_curve, spearman_rank_correlation)
+    __all__ += ["area_under_curve", "average_ranks", "cascading_randomization", "replacement_curve",
+                "spearman_rank_correlation"]
 except ModuleNotFoundError as missing:
     if missing.name != "coursekit.answers.trust":
         raise

@@ -15,16 +15,20 @@ itself in this kernel with the grader's code, so that the hidden tests visibly p
 
 The inputs are built here from the challenge's short description (a course picture, flipped or
 not, plus seeded noise; seeded random attentions; seeded maps with many ties; the toy CNN from a
-seed), so that the grader builds the same tensors.
+seed; the trained toy CNN with a seeded classifier, synthetic pictures and blockwise saliency maps;
+seeded curves), so that the grader builds the same tensors.
 """
 import base64
+import copy
 import json
 import math
 import operator
 import os
+import types
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from coursekit.hooks import count_hooks
@@ -151,6 +155,76 @@ def state_fingerprint(model):
         weights = (torch.arange(values.numel()) % 7 - 3).double()
         rows.append(torch.stack([values.sum(), (values * weights).sum()]))
     return torch.stack(rows)
+
+
+class LogitsOutput(nn.Module):
+    """`model` whose output is an object with the logits as `.logits` (as transformers' models return them)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixels):
+        return types.SimpleNamespace(logits=self.model(pixels))
+
+
+def trained_toy_cnn():
+    """The course's trained toy CNN (the shipped weights), the global random generator left as it was."""
+    from coursekit.toy_models import load_toy_cnn  # imports torchvision: only for the tests that need it
+
+    with torch.random.fork_rng(devices=[]):  # building the model draws an initialisation first
+        return load_toy_cnn()
+
+
+def curve_model(spec, trained=None):
+    """The trained toy CNN with a classifier drawn from spec["init_seed"]: fc's weights spec["gain"] times standard
+    normal / sqrt(fc.in_features), its bias zero. Another model at each grading, whose probabilities move as pixels
+    are replaced (a freshly initialised CNN's hardly move: its output is nearly the same for every picture).
+    `trained`: trained_toy_cnn()'s model to copy instead of loading it again (not changed)."""
+    model = copy.deepcopy(trained) if trained is not None else trained_toy_cnn()
+    generator = torch.Generator().manual_seed(spec["init_seed"])
+    with torch.no_grad():
+        weight = torch.randn(model.fc.weight.shape, generator=generator)
+        model.fc.weight.copy_(spec["gain"] * weight / math.sqrt(model.fc.in_features))
+        model.fc.bias.zero_()
+    return model
+
+
+def replacement_inputs(case):
+    """(image, replacement, saliency) for the replacement curve, described by case = {kind, picture_seed, size, ...}.
+
+    The picture: the course's synthetic picture make_pictures(1, case["picture_seed"]) as the toy models take it,
+    its top-left case["size"] = (H, W) pixels, plus seeded noise of std case["noise"] (seed case["seed"]).
+    "deletion": image = the picture, replacement = zeros (grey); "insertion": image = the picture blurred (an
+    11 x 11 box, edges replicated, as the notebook blurs), replacement = the picture. The saliency: a seeded
+    (grid, grid) map, grid = case["grid"], of standard normal values floored to multiples of 1 / case["levels"]
+    (a few distinct values, no -0.0), each cell spread over a block of (H / grid) x (W / grid) pixels: blocks of
+    equal values, and equal blocks side by side, whose pixels only the row-major order puts in order. With
+    case["saliency_shape"], seeded uniform values of that shape instead (a map of the wrong shape).
+    """
+    from coursekit.synthetic import make_pictures
+    from coursekit.toy_models import model_input
+
+    generator = torch.Generator().manual_seed(case["seed"])
+    height, width = case["size"]
+    picture = model_input(make_pictures(1, case["picture_seed"]).images)[..., :height, :width]
+    picture = picture + case["noise"] * torch.randn(picture.shape, generator=generator)
+    if case["kind"] == "deletion":
+        image, replacement = picture, torch.zeros_like(picture)
+    else:
+        image, replacement = F.avg_pool2d(F.pad(picture, (5, 5, 5, 5), mode="replicate"), 11, stride=1), picture
+    if case.get("saliency_shape") is not None:
+        return image, replacement, torch.rand(tuple(case["saliency_shape"]), generator=generator)
+    grid, levels = case["grid"], case["levels"]
+    coarse = torch.floor(levels * torch.randn((grid, grid), generator=generator)) / levels
+    saliency = coarse.repeat_interleave(height // grid, dim=0).repeat_interleave(width // grid, dim=1)
+    return image, replacement, saliency
+
+
+def random_curve(case):
+    """case["points"] seeded values uniform in [0, 1) (like probabilities), of dtype case["dtype"]."""
+    generator = torch.Generator().manual_seed(case["seed"])
+    return torch.rand(case["points"], generator=generator, dtype=getattr(torch, case["dtype"]))
 
 
 def vit_cls_maps(attentions):
@@ -319,6 +393,31 @@ def probe_cascading_randomization(challenge, cascading_randomization):
             yield f"{case['name']}/model_after", state_fingerprint(model)
 
 
+def probe_replacement_curve(challenge, replacement_curve):
+    for case in challenge["cases"]:
+        model = curve_model(case)
+        inputs = replacement_inputs(case)
+        given = _copies(inputs)
+        steps = {"steps": case["steps"]} if "steps" in case else {}  # no steps: the default
+        called = LogitsOutput(model) if case["logits_attribute"] else model
+        yield f"{case['name']}/curve", replacement_curve(called, *given, case["class"], **steps)
+        yield f"{case['name']}/model_after", state_fingerprint(model)
+        yield f"{case['name']}/inputs_unchanged", _unchanged(given, inputs)
+    for case in challenge["wrong_shapes"]:
+        yield f"{case['name']}/raises_value_error", _raises_value_error(
+            replacement_curve, curve_model(case), *replacement_inputs(case), case["class"], case["steps"])
+
+
+def probe_area_under_curve(challenge, area_under_curve):
+    for case in challenge["cases"]:
+        scores = random_curve(case)
+        given = scores.clone()
+        yield f"{case['name']}/area", area_under_curve(given)
+        yield f"{case['name']}/input_unchanged", torch.equal(given, scores)
+    for case in challenge["too_short"]:
+        yield f"{case['name']}/raises_value_error", _raises_value_error(area_under_curve, random_curve(case))
+
+
 PROBES = {
     "compute_cam_hidden": probe_compute_cam,
     "top_class_cams_hidden": probe_top_class_cams,
@@ -333,6 +432,8 @@ PROBES = {
     "average_ranks_hidden": probe_average_ranks,
     "spearman_rank_correlation_hidden": probe_spearman_rank_correlation,
     "cascading_randomization_hidden": probe_cascading_randomization,
+    "replacement_curve_hidden": probe_replacement_curve,
+    "area_under_curve_hidden": probe_area_under_curve,
 }
 
 

@@ -176,6 +176,24 @@ def spearman_rank_correlation(map_a, map_b):
 def cascading_randomization(model, layer_names, explain, seed=0):
     return {name: explain(model) for name in ["original", *layer_names]}
 '''),
+        "replacement_curve": Exercise(
+            wrong=edited("05_trust", "replacement_curve",  # the least salient pixels first
+                         "argsort(descending=True, stable=True)", "argsort(descending=False, stable=True)"),
+            constant='''
+def replacement_curve(model, image, replacement, saliency, target_class, steps=16):
+    if tuple(saliency.shape) != tuple(image.shape[-2:]):
+        raise ValueError("saliency must be (H, W)")
+    return torch.full((steps + 1,), 0.25)
+'''),
+        "area_under_curve": Exercise(
+            wrong=edited("05_trust", "area_under_curve",  # the rectangle rule: the mean of the points
+                         "area = float((scores[:-1] + scores[1:]).sum() / (2 * steps))", "area = float(scores.mean())"),
+            constant='''
+def area_under_curve(scores):
+    if len(scores) < 2:
+        raise ValueError("a curve needs at least two points")
+    return 0.5
+'''),
     },
 }
 

@@ -24,9 +24,10 @@ EXERCISES = {
     "02_gradcam": ("gradcam_class", "gradcams_at_layers", "gradcams_for_classes", "gradcam_vs_cam"),
     "03_vit_attention": ("obtain_attention_maps", "attention_entropies"),
     "04_attention_rollout": ("add_identity_and_normalise", "compute_attention_rollout"),
-    "05_trust": ("average_ranks", "spearman_rank_correlation", "cascading_randomization"),
+    "05_trust": ("average_ranks", "spearman_rank_correlation", "cascading_randomization", "replacement_curve",
+                 "area_under_curve"),
 }
-RETURNS_A_NUMBER = {"spearman_rank_correlation"}   # a Python float: no tensor to look at, only what it made on the way
+RETURNS_A_NUMBER = {"spearman_rank_correlation", "area_under_curve"}   # a Python float: no tensor to look at, only what it made on the way
 
 
 def test_every_exercise_of_every_notebook_is_run_here():
@@ -72,12 +73,16 @@ def calls(taught, model, image, attentions):
         "spearman_rank_correlation": lambda: taught["spearman_rank_correlation"](maps[0], maps[1]),
         "cascading_randomization": lambda: taught["cascading_randomization"](
             model, ["fc", "layer4"], lambda randomised: gradcam_map(taught["GradCAM"], randomised, image, 3)),
+        "replacement_curve": lambda: taught["replacement_curve"](model, image, torch.zeros_like(image),
+                                                                 image[0, 0], 3, steps=4),
+        "area_under_curve": lambda: taught["area_under_curve"](image[0, 0, 0, :5]),
     }
 
 
 CALLED = ["compute_cam", "top_class_cams", "GradCAM", "gradcams_at_layers", "gradcams_for_classes", "gradcam_vs_cam",
           "obtain_attention_maps", "attention_entropies", "add_identity_and_normalise", "compute_attention_rollout",
-          "average_ranks", "spearman_rank_correlation", "cascading_randomization"]
+          "average_ranks", "spearman_rank_correlation", "cascading_randomization", "replacement_curve",
+          "area_under_curve"]
 
 
 class StaysOnMeta(TorchDispatchMode):

@@ -2,8 +2,9 @@
 
 Each answer is fed to the visible check cell exactly as it stands in the solution notebook (the hidden
 test cells are tested with the grader's code elsewhere). The numbers written into coursekit/checks_trust.py
-(its docstring, RANK_CASES, SPEARMAN_CASES and SPEARMAN_MISTAKES) are recomputed here in pure Python,
-from the definitions, without torch or the solution's code.
+(its docstring, RANK_CASES, SPEARMAN_CASES, SPEARMAN_MISTAKES, CURVE_CASES, CURVE_MISTAKES, COUNT_MISTAKES,
+AUC_CASES and AUC_MISTAKES) are recomputed here in pure Python, from the definitions, without torch or the
+solution's code.
 """
 import copy
 import importlib.util
@@ -23,7 +24,8 @@ from coursekit.sanity import reinitialise
 from notebook_cells import assert_stub_fails, failure_text, run_cell, solution_namespace
 
 ASSIGNMENT = "05_trust"
-EXERCISES = ("average_ranks", "spearman_rank_correlation", "cascading_randomization")
+EXERCISES = ("average_ranks", "spearman_rank_correlation", "cascading_randomization", "replacement_curve",
+             "area_under_curve")
 
 
 @pytest.fixture()
@@ -172,6 +174,192 @@ def test_tiny_model_is_trained_like_and_its_layers_change_when_reinitialised():
             for key, value in layer.state_dict().items():
                 if key != "num_batches_tracked":
                     assert not torch.equal(value, fresh.state_dict()[key]), (name, key)
+
+
+def sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def replaced_counts(pixels, steps, rule="floor"):
+    """How many pixels point k = 0..steps has replaced, by each rule (only "floor", k * n // steps, is right)."""
+    if rule == "array_split":  # np.array_split's chunks: the first n % steps ones one larger
+        sizes = [pixels // steps + (i < pixels % steps) for i in range(steps)]
+        return [sum(sizes[:k]) for k in range(steps + 1)]
+    rules = {"floor": lambda k: k * pixels // steps, "ceil": lambda k: math.ceil(k * pixels / steps),
+             "round": lambda k: round(k * pixels / steps), "k_times_chunk": lambda k: k * (pixels // steps)}
+    return [rules[rule](k) for k in range(steps + 1)]
+
+
+def pixel_order(saliency, order="descending"):
+    """Row-major pixel numbers, most salient first with ties in row-major order (or one of the mistakes)."""
+    keys = {"descending": lambda i: (-saliency[i], i), "ascending": lambda i: (saliency[i], i),
+            "ties_reversed": lambda i: (-saliency[i], -i)}
+    return sorted(range(len(saliency)), key=keys[order])
+
+
+def curve_by_definition(case, order="descending", counts="floor", cumulative=True, channels="all", swapped=False):
+    """The logit z of class 1 at each point, the model's logits being (0, bias + the sum of the picture)."""
+    image = [flat(channel) for channel in case["image"]]
+    replacement = [flat(channel) for channel in case["replacement"]]
+    if swapped:
+        image, replacement = replacement, image
+    saliency = flat(case["saliency"])
+    steps = case["steps"] or 16
+    ranking, numbers = pixel_order(saliency, order), replaced_counts(len(saliency), steps, counts)
+    curve = []
+    for k in range(steps + 1):
+        chosen = set(ranking[:numbers[k]] if cumulative else ranking[numbers[k - 1] if k else 0:numbers[k]])
+        curve.append(case["bias"] + sum((replacement if p in chosen and (channels == "all" or c == 0) else image)[c][p]
+                                        for c in range(len(image)) for p in range(len(saliency))))
+    return curve
+
+
+def probabilities(z, target_class):
+    return [sigmoid(v) if target_class == 1 else 1 - sigmoid(v) for v in z]
+
+
+CURVE_MISTAKE_SWITCHES = {"ascending": {"order": "ascending"}, "ties_reversed": {"order": "ties_reversed"},
+                          "not_cumulative": {"cumulative": False}, "swapped": {"swapped": True},
+                          "channel_0": {"channels": "first"}, "ceil": {"counts": "ceil"}, "round": {"counts": "round"},
+                          "k_times_chunk": {"counts": "k_times_chunk"}, "array_split": {"counts": "array_split"}}
+
+
+@pytest.mark.parametrize("case", checks_trust.CURVE_CASES, ids=lambda case: case["name"][1])
+def test_curve_cases_are_the_definition(case):
+    assert curve_by_definition(case) == case["z"]
+    assert checks_trust.curve_probabilities(case) == pytest.approx(probabilities(case["z"], case["target_class"]),
+                                                                   abs=1e-15)
+
+
+def test_curve_mistakes_are_what_the_mistakes_give_and_each_is_told_apart():
+    cases = {case["name"][1]: case for case in checks_trust.CURVE_CASES}
+    for english, mistakes in checks_trust.CURVE_MISTAKES.items():
+        case, right = cases[english], curve_by_definition(cases[english])
+        for mistake, z in mistakes.items():
+            assert curve_by_definition(case, **CURVE_MISTAKE_SWITCHES[mistake]) == z, mistake
+            gap = max(abs(a - b) for a, b in zip(probabilities(z, 1), probabilities(right, 1)))
+            assert gap > 100 * 1e-5, mistake
+        for first, second in itertools.combinations(mistakes.values(), 2):
+            assert first != second, "two mistakes the diagnosis could not tell apart"
+
+
+def test_count_mistakes_and_the_cases_they_need():
+    _, case_b = checks_trust.CURVE_CASES[:2]
+    pixels, steps = len(flat(case_b["saliency"])), case_b["steps"]
+    assert (pixels, steps) == (6, 4) and pixels % steps
+    assert replaced_counts(pixels, steps) == [0, 1, 3, 4, 6]
+    for mistake, (counts, _) in checks_trust.COUNT_MISTAKES.items():
+        assert replaced_counts(pixels, steps, mistake) == list(counts), mistake
+    assert [round(1.5), round(4.5)] == [2, 4]  # as the docstring says: Python rounds halves to even
+    assert np.cumsum([0] + [len(chunk) for chunk in np.array_split(np.arange(6), 4)]).tolist() == \
+        replaced_counts(6, 4, "array_split")
+    saliency = flat(case_b["saliency"])
+    assert len(set(saliency)) < len(saliency), "B must have ties"
+    assert pixel_order(saliency) != pixel_order(saliency, "ties_reversed")
+
+
+def test_default_steps_case_repeats_the_first_cases_points():
+    case_a, _, case_c, case_d = checks_trust.CURVE_CASES
+    assert case_c["steps"] is None  # the default, 16
+    assert replaced_counts(4, 16) == [k // 4 for k in range(17)]
+    assert case_c["z"] == [case_a["z"][k // 4] for k in range(17)]
+    assert case_c["target_class"] == 0 and case_a["target_class"] == 1
+    assert case_d["logits_attribute"] and {k: v for k, v in case_d.items() if k not in ("name", "logits_attribute")} \
+        == {k: v for k, v in case_a.items() if k not in ("name", "logits_attribute")}
+
+
+def test_the_tiny_linear_model_gives_logits_zero_and_z():
+    for case in checks_trust.CURVE_CASES:
+        model = checks_trust.tiny_linear_classifier(case)
+        assert not model.training
+        for picture, z in ((case["image"], case["z"][0]), (case["replacement"], case["z"][-1])):
+            output = model(torch.tensor([picture]))
+            assert isinstance(output, torch.Tensor) != case["logits_attribute"]
+            logits = output.logits if case["logits_attribute"] else output
+            assert logits.tolist() == [[0.0, z]]
+
+
+def test_curve_docstring_numbers():
+    doc = checks_trust.__doc__
+    case_a, case_b, case_c, _ = checks_trust.CURVE_CASES
+
+    def listed(values):
+        return ", ".join(f"{v:g}" for v in values)
+
+    def deltas(case, channels=None):
+        image, replacement = case["image"], case["replacement"]
+        used = range(len(image)) if channels is None else channels
+        return tuple(sum(flat(replacement[c])[p] - flat(image[c])[p] for c in used)
+                     for p in range(len(flat(case["saliency"]))))
+
+    assert sum(flat(case_a["image"][0])) + case_a["bias"] == 2 and "(z = 3 - 1 = 2)" in doc
+    assert f"d = {deltas(case_a)}" in doc and f"d = {deltas(case_b)}" in doc
+    assert f"channel 0 alone {deltas(case_b, [0])}" in doc
+    assert "order " + listed(pixel_order(flat(case_a["saliency"]))) in doc
+    assert pixel_order(flat(case_b["saliency"])) == [0, 2, 4, 1, 3, 5] and "order is 0, 2, 4 | 1, 3 | 5" in doc
+    assert pixel_order(flat(case_b["saliency"]), "ascending") == [5, 1, 3, 0, 2, 4]
+    assert pixel_order(flat(case_b["saliency"]), "ties_reversed") == [4, 2, 0, 3, 1, 5]
+    assert pixel_order(flat(case_a["saliency"]), "ascending") == [0, 3, 1, 2]
+    for case in (case_a, case_b):
+        assert f"z = {listed(case['z'])}  ->  p = " + ", ".join(f"{p:.6f}" for p in probabilities(case["z"], 1)) in doc
+        for z in checks_trust.CURVE_MISTAKES[case["name"][1]].values():
+            assert f"z = {listed(z)}" in doc
+    points = [f"{p:.6f}" for p in probabilities(case_a["z"], 0)]
+    assert " (x4), ".join(points[:4]) + " (x4), " + points[4] in doc
+    assert probabilities(case_c["z"], 0)[::4] == probabilities(case_a["z"], 0)
+
+
+def trapezoid_area(scores):
+    steps = len(scores) - 1
+    return sum((scores[k] + scores[k + 1]) / 2 for k in range(steps)) / steps
+
+
+AREA_MISTAKES = {  # in the order the check names them
+    "mean": lambda s: sum(s) / len(s),
+    "no_dx": lambda s: trapezoid_area(s) * (len(s) - 1),
+    "steps_plus_one": lambda s: trapezoid_area(s) * (len(s) - 1) / len(s),
+    "left": lambda s: sum(s[:-1]) / (len(s) - 1),
+    "right": lambda s: sum(s[1:]) / (len(s) - 1),
+}
+
+
+@pytest.mark.parametrize("case", checks_trust.AUC_CASES, ids=lambda case: case[0][1])
+def test_auc_cases_and_their_mistakes(case):
+    (_, english), scores, expected = case
+    assert trapezoid_area(scores) == pytest.approx(expected, abs=1e-12)
+    mistakes = checks_trust.AUC_MISTAKES[english]
+    assert list(mistakes) == [m for m, area in AREA_MISTAKES.items() if abs(area(scores) - expected) > 1e-9]
+    for mistake, value in mistakes.items():
+        assert AREA_MISTAKES[mistake](scores) == pytest.approx(value, abs=5e-7), mistake
+        assert abs(value - expected) > 100 * 1e-5, "the check could not tell this mistake apart"
+
+
+def test_each_area_mistake_is_named_at_the_first_case_it_fails():
+    for mistake, area in AREA_MISTAKES.items():
+        failing = [(english, scores) for (_, english), scores, expected in checks_trust.AUC_CASES
+                   if abs(area(scores) - expected) > 1e-5]
+        english, scores = failing[0]
+        named = [m for m, value in checks_trust.AUC_MISTAKES[english].items() if abs(area(scores) - value) <= 1e-5]
+        assert named[0] == mistake or checks_trust._AUC_HINTS[named[0]] == checks_trust._AUC_HINTS[mistake], mistake
+
+
+def test_auc_docstring_numbers():
+    doc = checks_trust.__doc__
+    squares = [(k / 16) ** 2 for k in range(17)]
+    assert trapezoid_area(squares) == pytest.approx(1 / 3 + (1 / 16) ** 2 / 6, abs=1e-15)
+    assert 1 / 1536 == (1 / 16) ** 2 / 6
+    assert f"{trapezoid_area(squares):.6f}" == "0.333984" and "0.333984" in doc
+    for (_, scores, _), written in zip(checks_trust.AUC_CASES[:4], ("0.5", "0.75", "0.625", "0.4")):
+        assert f"{trapezoid_area(scores):g}" == written and f"= {written}\n" in doc
+    labels = {"mean": "the mean of the points", "no_dx": "torch.trapezoid without dx",
+              "steps_plus_one": "divided by steps + 1", "left": "rectangles on the left ends",
+              "right": "on the right ends"}
+    text = " ".join(doc.split("Mistakes, in the same order:")[1].split("One point")[0].split())
+    for mistake, label in labels.items():
+        written = [f"{AREA_MISTAKES[mistake](scores):.6f}".rstrip("0").rstrip(".")
+                   for _, scores, _ in checks_trust.AUC_CASES]
+        listed = text.split(label)[1].split(";")[0].split(" and ")[0].replace("[0, steps]", "")
+        assert re.findall(r"-?\d+(?:\.\d+)?", listed) == written, (mistake, listed)
 
 
 # ---- average_ranks -----------------------------------------------------------------------------
@@ -460,16 +648,306 @@ WRONG_CASCADES = {
 }
 
 
+# ---- replacement_curve --------------------------------------------------------------------------
+
+def saliency_must_fit(image, saliency):
+    if tuple(saliency.shape) != tuple(image.shape[-2:]):
+        raise ValueError(f"saliency {tuple(saliency.shape)} is not the picture's (H, W) {tuple(image.shape[-2:])}")
+
+
+def curve_one_picture_at_a_time(model, image, replacement, saliency, target_class, steps=16):
+    """A copy of the picture edited pixel by pixel, one forward pass per point."""
+    saliency_must_fit(image, saliency)
+    width, pixels = saliency.shape[1], saliency.numel()
+    order = (-saliency).flatten().argsort(stable=True).tolist()
+    picture, done, scores = image.clone(), 0, []
+    for k in range(steps + 1):
+        for index in order[done:k * pixels // steps]:
+            row, column = divmod(index, width)
+            picture[0, :, row, column] = replacement[0, :, row, column]
+        done = k * pixels // steps
+        with torch.no_grad():
+            output = model(picture)
+        logits = output.logits if hasattr(output, "logits") else output
+        scores.append(torch.softmax(logits, dim=1)[0, target_class])
+    return torch.stack(scores)
+
+
+def curve_with_numpy(model, image, replacement, saliency, target_class, steps=16):
+    """The order and the pictures in NumPy, the model in torch, the softmax in NumPy."""
+    saliency_must_fit(image, saliency)
+    channels, pixels = image.shape[1], saliency.numel()
+    order = np.argsort(-saliency.numpy().ravel(), kind="stable")
+    pictures = np.repeat(image.numpy().reshape(1, channels, pixels), steps + 1, axis=0)
+    for k in range(steps + 1):
+        chosen = order[:k * pixels // steps]
+        pictures[k][:, chosen] = replacement.numpy().reshape(channels, pixels)[:, chosen]
+    with torch.no_grad():
+        output = model(torch.from_numpy(pictures.reshape(steps + 1, *image.shape[1:])))
+    logits = getattr(output, "logits", output).numpy().astype(np.float64)
+    exponentials = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return torch.from_numpy(exponentials[:, target_class] / exponentials.sum(axis=1))
+
+
+def curve_with_a_blended_mask(model, image, replacement, saliency, target_class, steps=16):
+    """Masks scattered from the order, blended as image * (1 - mask) + replacement * mask."""
+    saliency_must_fit(image, saliency)
+    height, width = saliency.shape
+    order = saliency.flatten().argsort(descending=True, stable=True)
+    masks = torch.zeros(steps + 1, height * width)
+    for k in range(steps + 1):
+        masks[k, order[:k * height * width // steps]] = 1
+    masks = masks.reshape(steps + 1, 1, height, width)
+    with torch.inference_mode():
+        output = model(image * (1 - masks) + replacement * masks)
+    return torch.nn.functional.softmax(getattr(output, "logits", output), dim=-1)[:, target_class].clone()
+
+
+CORRECT_CURVES = {"one_picture_at_a_time": curve_one_picture_at_a_time, "numpy": curve_with_numpy,
+                  "blended_mask": curve_with_a_blended_mask}
+
+
+def replaced_numbers(pixels, steps, counts):
+    if counts == "array_split":
+        return np.cumsum([0] + [len(chunk) for chunk in np.array_split(np.arange(pixels), steps)]).tolist()
+    rules = {"floor": lambda k: k * pixels // steps, "ceil": lambda k: math.ceil(k * pixels / steps),
+             "round": lambda k: round(k * pixels / steps), "k_times_chunk": lambda k: k * (pixels // steps)}
+    return [rules[counts](k) for k in range(steps + 1)]
+
+
+def curve(model, image, replacement, saliency, target_class, steps=16, order="descending", counts="floor",
+          cumulative=True, channels="all", points="all", copy_image=True, shape_check="shape", output="getattr",
+          score="softmax", fixed_class=None, swapped=False, returns="tensor"):
+    """The curve, one picture at a time, with one of the switches that make a plausible mistake."""
+    height, width = image.shape[-2:]
+    pixels, colours = height * width, image.shape[1]
+    if shape_check == "shape":
+        saliency_must_fit(image, saliency)
+    elif shape_check == "numel" and saliency.numel() != pixels:
+        raise ValueError("saliency must have one value per pixel")
+    elif shape_check == "assert":
+        assert tuple(saliency.shape) == (height, width), "saliency must be (H, W)"
+    values = saliency.flatten()
+    ranking = {"descending": lambda: values.argsort(descending=True, stable=True),
+               "ascending": lambda: values.argsort(stable=True),
+               "ties_reversed": lambda: values.argsort(stable=True).flip(0)}[order]()
+    numbers = replaced_numbers(pixels, steps, counts)
+    start, end = (replacement, image) if swapped else (image, replacement)
+    scores = []
+    for k in {"all": range(steps + 1), "no_first": range(1, steps + 1), "no_last": range(steps)}[points]:
+        picture = start.clone() if copy_image else start
+        chosen = ranking[:numbers[k]] if cumulative else ranking[numbers[k - 1] if k else 0:numbers[k]]
+        if channels == "all":
+            picture.view(1, colours, pixels)[:, :, chosen] = end.reshape(1, colours, pixels)[:, :, chosen]
+        else:  # the picture flattened to C * H * W, indexed with pixel numbers: channel 0 only
+            picture.view(-1)[chosen] = end.reshape(-1)[chosen]
+        with torch.no_grad():
+            result = model(picture)
+        logits = getattr(result, "logits", result) if output == "getattr" else result
+        column = target_class if fixed_class is None else fixed_class
+        scores.append({"softmax": lambda: logits.softmax(dim=1)[0, column],
+                       "softmax_over_the_batch": lambda: logits.softmax(dim=0)[0, column],
+                       "logit": lambda: logits[0, column],
+                       "sigmoid": lambda: logits[0, column].sigmoid()}[score]())
+    return [float(s) for s in scores] if returns == "list" else torch.stack(scores)
+
+
+def curve_switched(**switches):
+    def answer(model, image, replacement, saliency, target_class, steps=16):
+        return curve(model, image, replacement, saliency, target_class, steps, **switches)
+    return answer
+
+
+def curve_with_ten_steps_by_default(model, image, replacement, saliency, target_class, steps=10):
+    return curve(model, image, replacement, saliency, target_class, steps)
+
+
+def deletion_only(model, image, replacement, saliency, target_class, steps=16):
+    """Replaced pixels set to 0 whatever `replacement` holds."""
+    return curve(model, image, torch.zeros_like(replacement), saliency, target_class, steps)
+
+
+def calls_the_shipped_curve(model, image, replacement, saliency, target_class, steps=16):
+    return shipped.replacement_curve(model, image, replacement, saliency, target_class, steps)
+
+
+COUNTS_MESSAGE = r"rounded down\): with n = 6 pixels and steps = 4 that is 0, 1, 3, 4, 6, but this curve replaced "
+WRONG_CURVES = {
+    "least_salient_first": (curve_switched(order="ascending"), AssertionError,
+                            r"2 x 2 picture \(one channel, deletion\).*DESCENDING order of saliency"),
+    "ties_reversed": (curve_switched(order="ties_reversed"), AssertionError,
+                      r"2 x 3 picture.*equal saliency go in row-major order.*flipping an ascending argsort"),
+    "only_the_kth_chunk": (curve_switched(cumulative=False), AssertionError, r"ALL the first k \* n // steps pixels"),
+    "logits": (curve_switched(score="logit"), AssertionError, "record the softmax probability, not the logit"),
+    "channel_0_only": (curve_switched(channels="first"), AssertionError,
+                       r"2 x 3 picture \(two channels.*replace all channels of a pixel together"),
+    "no_point_0": (curve_switched(points="no_first"), AssertionError,
+                   r"expected \(5,\), got \(4,\).*point 0 \(image as it is\) is missing"),
+    "no_last_point": (curve_switched(points="no_last"), AssertionError,
+                      r"expected \(5,\), got \(4,\).*the last point .* is missing: range\(steps\) stops"),
+    "counts_rounded_up": (curve_switched(counts="ceil"), AssertionError,
+                          COUNTS_MESSAGE + r"0, 2, 3, 5, 6 \(k \* n / steps rounded up\)"),
+    "counts_rounded_to_nearest": (curve_switched(counts="round"), AssertionError,
+                                  COUNTS_MESSAGE + r"0, 2, 3, 4, 6 \(k \* n / steps rounded to the nearest\)"),
+    "k_times_n_over_steps": (curve_switched(counts="k_times_chunk"), AssertionError,
+                             COUNTS_MESSAGE + r"0, 1, 2, 3, 4 \(k \* \(n // steps\)"),
+    "array_split_chunks": (curve_switched(counts="array_split"), AssertionError,
+                           COUNTS_MESSAGE + r"0, 2, 4, 5, 6 \(chunks as np.array_split"),
+    "modifies_the_image": (curve_switched(copy_image=False), AssertionError,
+                           r"modified its input \(image, replacement, saliency\)\[0\] in place"),
+    "no_shape_check": (curve_switched(shape_check=None), AssertionError,
+                       r"a \(2, 2\) saliency for a 2 x 3 picture raised no error"),
+    "only_the_number_of_values_checked": (curve_switched(shape_check="numel"), AssertionError,
+                                          r"a \(1, 2, 2\) saliency for a 2 x 2 picture raised no error.*"
+                                          "compare the shapes themselves"),
+    "assert_instead_of_value_error": (curve_switched(shape_check="assert"), AssertionError,
+                                      "must raise ValueError, got AssertionError"),
+    "output_without_logits_attribute": (curve_switched(output="tensor"), AttributeError,
+                                        r"as the ViT does.*getattr\(output, 'logits', output\)"),
+    "class_1_always": (curve_switched(fixed_class=1), AssertionError,
+                       r"class 0 with the default 16 steps.*the other class's probability"),
+    "sigmoid_of_the_target_logit": (curve_switched(score="sigmoid"), AssertionError,
+                                    "the sigmoid of the target class's logit is not its softmax probability"),
+    "softmax_over_the_batch": (curve_switched(score="softmax_over_the_batch"), AssertionError,
+                               r"softmax over the classes \(dim=1\)"),
+    "image_and_replacement_swapped": (curve_switched(swapped=True), AssertionError,
+                                      "image and replacement are swapped"),
+    "deletion_only": (deletion_only, AssertionError,
+                      r"2 x 3 picture.*the last point \(k = steps\) is the probability of the picture with every"),
+    "ten_steps_by_default": (curve_with_ten_steps_by_default, AssertionError,
+                             r"class 0 with the default 16 steps.*expected \(17,\), got \(11,\)"),
+    "returns_a_list": (curve_switched(returns="list"), AssertionError, r"return a torch.Tensor, got a list"),
+    "calls_the_shipped_reference": (calls_the_shipped_curve, AssertionError, "implement this exercise yourself"),
+    "is_the_shipped_reference": (shipped.replacement_curve, AssertionError, "implement this exercise yourself"),
+}
+
+
+# ---- area_under_curve ---------------------------------------------------------------------------
+
+def at_least_two_points(scores):
+    if len(scores) < 2:
+        raise ValueError(f"a curve needs at least two points, got {len(scores)}")
+
+
+def area_with_torch_trapezoid(scores):
+    at_least_two_points(scores)
+    return float(torch.trapezoid(scores, dx=1 / (len(scores) - 1)))
+
+
+def area_with_numpy(scores):
+    """A NumPy float, on the x-axis 0, 1/steps, ..., 1."""
+    at_least_two_points(scores)
+    return np.trapezoid(scores.numpy(), np.linspace(0, 1, len(scores)))
+
+
+def area_in_a_loop(scores):
+    at_least_two_points(scores)
+    values = scores.tolist()
+    return sum((values[k] + values[k + 1]) / 2 for k in range(len(values) - 1)) / (len(values) - 1)
+
+
+def area_as_a_0d_tensor(scores):
+    at_least_two_points(scores)
+    return (scores[:-1] + scores[1:]).sum() / (2 * (len(scores) - 1))
+
+
+def area_with_the_ends_halved_on_a_copy(scores):
+    at_least_two_points(scores)
+    weights = scores.clone()
+    weights[0] /= 2
+    weights[-1] /= 2
+    return float(weights.sum()) / (len(scores) - 1)
+
+
+CORRECT_AREAS = {"torch_trapezoid_dx": area_with_torch_trapezoid, "numpy_trapezoid": area_with_numpy,
+                 "python_loop": area_in_a_loop, "zero_dim_tensor": area_as_a_0d_tensor,
+                 "one_element_tensor": lambda scores: area_as_a_0d_tensor(scores).reshape(1),
+                 "ends_halved_on_a_copy": area_with_the_ends_halved_on_a_copy}
+
+
+def guarded(area):
+    def answer(scores):
+        at_least_two_points(scores)
+        return area(scores)
+    return answer
+
+
+def trapezoids_summed(scores):
+    return float((scores[:-1] + scores[1:]).sum() / 2)
+
+
+def area_without_a_guard(scores):
+    return float((scores[:-1] + scores[1:]).sum() / (2 * (len(scores) - 1)))
+
+
+def area_in_a_loop_without_a_guard(scores):
+    values = scores.tolist()
+    return sum((values[k] + values[k + 1]) / 2 for k in range(len(values) - 1)) / (len(values) - 1)
+
+
+def area_asserting_two_points(scores):
+    assert len(scores) >= 2, "at least two points"
+    return area_without_a_guard(scores)
+
+
+def halves_the_ends_in_place(scores):
+    at_least_two_points(scores)
+    scores[0] /= 2
+    scores[-1] /= 2
+    return float(scores.sum()) / (len(scores) - 1)
+
+
+def area_with_np_trapz(scores):
+    at_least_two_points(scores)
+    return np.trapz(scores.numpy(), dx=1 / (len(scores) - 1))
+
+
+def area_of_a_copied_tensor(scores):
+    return area_with_torch_trapezoid(torch.tensor(scores))  # UserWarning: use clone().detach()
+
+
+def calls_the_shipped_area(scores):
+    return shipped.area_under_curve(scores)
+
+
+WRONG_AREAS = {
+    "mean_of_the_points": (guarded(lambda s: float(s.mean())), AssertionError,
+                           r"three points \[1, 1, 0\]: expected 0.75, got 0.666667.*the mean of the points"),
+    "not_divided_by_steps": (guarded(trapezoids_summed), AssertionError, r"got 1.5.*the area over \[0, steps\]"),
+    "torch_trapezoid_without_dx": (guarded(lambda s: float(torch.trapezoid(s))), AssertionError,
+                                   r"the area over \[0, steps\].*dx=1 / steps"),
+    "divided_by_steps_plus_one": (guarded(lambda s: trapezoids_summed(s) / len(s)), AssertionError,
+                                  r"expected 0.5, got 0.25.*divide by the number of intervals"),
+    "left_rectangles": (guarded(lambda s: float(s[:-1].mean())), AssertionError, "sum of rectangles"),
+    "right_rectangles": (guarded(lambda s: float(s[1:].mean())), AssertionError, "sum of rectangles"),
+    "no_value_error": (area_without_a_guard, AssertionError, r"1 point\(s\) \[0.7\] raised no error \(returned nan\)"),
+    "zero_division": (area_in_a_loop_without_a_guard, AssertionError, "must raise ValueError, got ZeroDivisionError"),
+    "assert_instead_of_value_error": (area_asserting_two_points, AssertionError,
+                                      "must raise ValueError, got AssertionError"),
+    "halves_the_ends_in_place": (halves_the_ends_in_place, AssertionError, r"modified its input scores\[0\] in place"),
+    "trapezoids_not_added_up": (guarded(lambda s: (s[:-1] + s[1:]) / 2 / (len(s) - 1)), AssertionError,
+                                r"return one number.*2 elements.*add the trapezoids up with .sum\(\)"),
+    "np_trapz": (area_with_np_trapz, AttributeError, r"np.trapz is gone in NumPy 2"),
+    "warns": (area_of_a_copied_tensor, AssertionError, r"emitted a warning \(UserWarning"),
+    "calls_the_shipped_reference": (calls_the_shipped_area, AssertionError, "implement this exercise yourself"),
+    "is_the_shipped_reference": (shipped.area_under_curve, AssertionError, "implement this exercise yourself"),
+}
+
+
 # ---- every table fed to the visible check cells -------------------------------------------------
 
 CORRECT = {**{("average_ranks", name): answer for name, answer in CORRECT_RANKS.items()},
            **{("spearman_rank_correlation", name): answer for name, answer in CORRECT_SPEARMANS.items()},
            **{("cascading_randomization", name): answer for name, answer in CORRECT_CASCADES.items()},
+           **{("replacement_curve", name): answer for name, answer in CORRECT_CURVES.items()},
+           **{("area_under_curve", name): answer for name, answer in CORRECT_AREAS.items()},
            # the unchanged model's map is the same whether explain sees the model or its copy
            ("cascading_randomization", "explains_the_given_model_for_original"): switched(explained="given")}
 WRONG = {**{("average_ranks", name): wrong for name, wrong in WRONG_RANKS.items()},
          **{("spearman_rank_correlation", name): wrong for name, wrong in WRONG_SPEARMANS.items()},
-         **{("cascading_randomization", name): wrong for name, wrong in WRONG_CASCADES.items()}}
+         **{("cascading_randomization", name): wrong for name, wrong in WRONG_CASCADES.items()},
+         **{("replacement_curve", name): wrong for name, wrong in WRONG_CURVES.items()},
+         **{("area_under_curve", name): wrong for name, wrong in WRONG_AREAS.items()}}
 
 
 def test_visible_checks_accept_the_solution(namespace, capsys):
@@ -531,4 +1009,6 @@ def test_checks_work_where_the_release_withholds_this_notebooks_answers(monkeypa
     released.check_average_ranks(namespace["average_ranks"])
     released.check_spearman_rank_correlation(namespace["spearman_rank_correlation"])
     released.check_cascading_randomization(namespace["cascading_randomization"])
-    assert capsys.readouterr().out.count("all checks passed") == 3
+    released.check_replacement_curve(namespace["replacement_curve"])
+    released.check_area_under_curve(namespace["area_under_curve"])
+    assert capsys.readouterr().out.count("all checks passed") == 5

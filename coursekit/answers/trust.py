@@ -9,7 +9,7 @@ import torch
 
 from coursekit.sanity import reinitialise
 
-__all__ = ["average_ranks", "spearman_rank_correlation", "cascading_randomization"]
+__all__ = ["average_ranks", "spearman_rank_correlation", "cascading_randomization", "replacement_curve", "area_under_curve"]
 
 
 def average_ranks(values):
@@ -74,3 +74,54 @@ def cascading_randomization(model, layer_names, explain, seed=0):
         reinitialise(randomised.get_submodule(name))
         maps[name] = explain(randomised)
     return maps
+
+
+def replacement_curve(model, image, replacement, saliency, target_class, steps=16):
+    """Probabilities of target_class as the pixels of `image` are replaced by those of `replacement`, most salient first.
+
+    Args:
+        model: classifier returning (batch, classes) logits (or an output with .logits); not modified.
+        image, replacement: (1, C, H, W) tensors of the same shape; not modified.
+        saliency: (H, W) map; pixels are replaced in descending order of it, equal values in row-major order.
+        target_class: the class whose softmax probability is recorded.
+        steps: the curve has steps + 1 points; point k has the first k * H * W // steps pixels replaced.
+
+    Returns:
+        torch.Tensor (steps + 1,): point 0 is `image` as it is, point `steps` is `replacement`.
+
+    Raises:
+        ValueError: saliency is not (H, W).
+    """
+    height, width = image.shape[-2:]
+    if tuple(saliency.shape) != (height, width):
+        raise ValueError(f"saliency must be (H, W) = {(height, width)} like the image, got {tuple(saliency.shape)}")
+    pixels = height * width
+    order = saliency.detach().flatten().argsort(descending=True, stable=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(pixels, device=order.device)
+    counts = torch.tensor([k * pixels // steps for k in range(steps + 1)], device=order.device)
+    replaced = (rank[None, :] < counts[:, None]).reshape(steps + 1, 1, height, width)
+    pictures = torch.where(replaced.to(image.device), replacement, image)
+    with torch.no_grad():
+        output = model(pictures)
+    scores = getattr(output, "logits", output).softmax(dim=1)[:, target_class]
+    return scores
+
+
+def area_under_curve(scores):
+    """Area under a curve sampled at steps + 1 equally spaced points from 0 to 1, by the trapezoid rule.
+
+    Args:
+        scores: (steps + 1,) tensor, steps >= 1; not modified.
+
+    Returns:
+        float.
+
+    Raises:
+        ValueError: fewer than two points.
+    """
+    steps = scores.numel() - 1
+    if steps < 1:
+        raise ValueError(f"a curve needs at least two points, got {scores.numel()}")
+    area = float((scores[:-1] + scores[1:]).sum() / (2 * steps))
+    return area

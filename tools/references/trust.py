@@ -9,14 +9,24 @@ They share no code with the solution, the checks or coursekit.sanity:
 - cascading randomisation (Adebayo et al. 2018): a deep copy whose layers, from the top down,
   are re-initialised one more at each step, step i right after torch.manual_seed(seed + i), by
   calling reset_parameters() on every module of the layer that has one, the layer itself first,
-  then its children depth first in the order they were added.
+  then its children depth first in the order they were added;
+- the replacement curve (deletion / insertion, Petsiuk et al. 2018): the pixels put in order by
+  Python's sorted() on the negated saliency (sorted is stable: equal values stay in row-major
+  order), then for each k = 0..steps a copy of the image (NumPy) whose first k * n // steps
+  pixels in that order, all channels, are set from the replacement; the model (torch, float32)
+  gives the logits, NumPy's float64 softmax the probabilities;
+- the area under a curve: the trapezoids (s_k + s_k+1) / 2 summed one by one, divided by steps.
 
 The keyword switches turn one step into a plausible mistake, so the tests can build the wrong
 answers the hidden tests must reject: ordinal, lowest or dense ranks for ties; the textbook
 formula 1 - 6 sum d^2 / (n (n^2 - 1)) or Pearson on the raw values; a fresh copy at every
-step, or one seed for the whole cascade.
+step, or one seed for the whole cascade; the least salient pixels first, ties in another
+order, only the pixels of step k replaced at point k, ceil or round for k * n / steps, only the
+first channel replaced, logits, steps points; the mean of the points, a left Riemann sum, no
+division by steps or a division by steps + 1.
 """
 import copy
+import math
 
 import numpy as np
 import torch
@@ -123,3 +133,91 @@ def cascade(model, layer_names, explain, seed=0, cumulative=True, seeding="per_s
             reset_layer(_submodule(randomised, name))
             maps[name] = explain(randomised)
     return maps
+
+
+def pixel_order(saliency, order="descending", ties="row_major"):
+    """The row-major indices of the pixels of an (H, W) map, most salient first, equal values in row-major order.
+
+    order="ascending" (mistake): the least salient first. ties (mistakes): "reversed" (equal values in reverse
+    row-major order, as a stable ascending sort flipped gives them), "column_major" (column by column).
+    """
+    values = as_numbers(saliency)
+    width = saliency.shape[-1]
+    sign = -1.0 if order == "descending" else 1.0
+    if ties == "row_major":
+        return sorted(range(values.size), key=lambda index: sign * values[index])  # stable: ties keep index order
+    if ties == "reversed":
+        return sorted(range(values.size), key=lambda index: (sign * values[index], -index))
+    if ties == "column_major":
+        return sorted(range(values.size), key=lambda index: (sign * values[index], index % width, index // width))
+    raise ValueError(f"unknown ties {ties!r}")
+
+
+def _replaced_count(k, pixels, steps, rounding):
+    """How many pixels point k replaces: floor(k n / steps) (right), or as mistakes its ceiling or nearest integer."""
+    if rounding == "floor":
+        return k * pixels // steps
+    if rounding == "ceil":
+        return -(-k * pixels // steps)
+    if rounding == "round":
+        return round(k * pixels / steps)  # half to even, as torch.round and NumPy
+    raise ValueError(f"unknown rounding {rounding!r}")
+
+
+def _softmax(logits):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exponentials = np.exp(shifted)
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
+def replacement_curve(model, image, replacement, saliency, target_class, steps=16, order="descending",
+                      ties="row_major", cumulative=True, rounding="floor", channels="all", output="probability",
+                      points="steps+1"):
+    """The probabilities of target_class as image's pixels are replaced by replacement's, most salient first (float64).
+
+    Point k (k = 0..steps) replaces the first floor(k n / steps) pixels of pixel_order(saliency), in every channel.
+    Raises ValueError when saliency is not (H, W). Mistakes: order / ties as in pixel_order; cumulative=False (point
+    k replaces only the pixels of step k); rounding "ceil" or "round"; channels="first" (only channel 0);
+    output="logits" (the target's logit, not its probability); points="steps" (k = 0..steps - 1 only).
+    """
+    start = image.detach().cpu().numpy()
+    end = replacement.detach().cpu().numpy()
+    height, width = start.shape[-2:]
+    if tuple(saliency.shape) != (height, width):
+        raise ValueError(f"saliency {tuple(saliency.shape)} is not (H, W) = {(height, width)}")
+    ranked = np.array(pixel_order(saliency, order, ties), dtype=np.int64)
+    pixels = height * width
+    replaced_channels = {"all": slice(None), "first": slice(0, 1)}[channels]
+    pictures = []
+    for k in range(steps + 1 if points == "steps+1" else steps):
+        first = 0 if cumulative or k == 0 else _replaced_count(k - 1, pixels, steps, rounding)
+        last = _replaced_count(k, pixels, steps, rounding) if cumulative or k > 0 else 0
+        rows, cols = np.divmod(ranked[first:last], width)
+        picture = start[0].copy()
+        picture[replaced_channels, rows, cols] = end[0][replaced_channels, rows, cols]
+        pictures.append(picture)
+    with torch.no_grad():
+        result = model(torch.from_numpy(np.stack(pictures)))
+    logits = getattr(result, "logits", result).detach().cpu().double().numpy()
+    if output == "logits":
+        return logits[:, target_class]
+    return _softmax(logits)[:, target_class]
+
+
+def area_under_curve(scores, rule="trapezoid", divide_by="steps"):
+    """The trapezoid rule on len(scores) = steps + 1 equally spaced points over [0, 1] (a float).
+
+    Raises ValueError for fewer than two points. Mistakes: rule="mean" (the mean of the points), "left" (a left
+    Riemann sum: the first steps points); divide_by="none" (torch.trapezoid without dx) or "steps+1".
+    """
+    values = as_numbers(scores)
+    if values.size < 2:
+        raise ValueError(f"a curve needs at least two points, got {values.size}")
+    steps = values.size - 1
+    if rule == "mean":
+        return float(math.fsum(values) / values.size)
+    if rule == "left":
+        total = math.fsum(values[:-1])
+    else:
+        total = math.fsum((values[k] + values[k + 1]) / 2 for k in range(steps))
+    return float(total / {"steps": steps, "none": 1, "steps+1": steps + 1}[divide_by])
