@@ -93,7 +93,7 @@ Mistakes, in the same order: the mean of the points 0.5 (right there), 0.666667,
 the trapezoids not divided by steps (torch.trapezoid without dx: the area over [0, steps]) 0.5 (right),
 1.5, 2.5, 1.6, 5.34375; divided by steps + 1 instead: 0.25, 0.5, 0.5, 0.32, 0.314338; rectangles on the
 left ends 1, 1, 0.5, 0.5, 0.302734 and on the right ends 0, 0.5, 0.75, 0.3, 0.365234.
-One point (and none) raises ValueError. The area may come back as a float or a tensor of one element.
+One point (and none) raises ValueError. The area may come back as a float or a tensor of shape () (not (1,): later cells format it).
 
 tests/test_trust_checks.py recomputes every number above with an independent pure-Python implementation.
 """
@@ -289,9 +289,11 @@ _CORRCOEF_HINT = ("torch.corrcoef는 2×2 행렬을 주므로 [0, 1]을 고르�
 
 
 def _as_number(value, name, hint):
-    """What the answer returned, as a float: a number, or a tensor or array of one element.
+    """What the answer returned, as a float: a number, or a tensor or array of no dimensions (shape ()).
 
-    The hint (ko, en) says where a result of several elements usually comes from.
+    A tensor of shape (1,) is refused: the notebook prints results with f"{value:.3f}", which a
+    0-d tensor allows and a (1,) tensor does not. The hint (ko, en) says where a result of several
+    elements usually comes from.
     """
     korean, english = checks.name_pair(name)
     shape = tuple(getattr(value, "shape", ()))
@@ -300,6 +302,12 @@ def _as_number(value, name, hint):
                     f"{type(value).__name__}입니다. {hint[0]}",
                     f"{english}: return one number, got a {type(value).__name__} of {math.prod(shape)} elements, "
                     f"shape {shape} ({hint[1]})")
+    if shape:
+        checks.fail(f"{korean}: 숫자 하나를 돌려줘야 하는데 모양이 {shape}인 {type(value).__name__}입니다. "
+                    f"{hint[0]} 원소 하나짜리는 float(...)로 바꿔 돌려주세요 (뒤의 셀들이 이 값을 "
+                    "f\"{값:.3f}\"처럼 출력합니다).",
+                    f"{english}: return one number, got a {type(value).__name__} of shape {shape} ({hint[1]}; "
+                    "of one element, return float(...) of it: later cells print the value with f\"{value:.3f}\")")
     try:
         if isinstance(value, (str, bytes)):
             raise TypeError

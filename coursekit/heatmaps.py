@@ -204,7 +204,7 @@ def overlay_heatmap(ax, image_rgb, heatmap, alpha=0.5, cmap="jet"):
     return drawn
 
 
-def _add_colorbar(fig, drawn, axes):
+def add_colorbar(fig, drawn, axes):
     """Add the relative-importance colourbar for `drawn` next to `axes`.
 
     Built from an opaque copy of the overlay's colormap and 0..1 scale: with the
@@ -221,7 +221,7 @@ def _title_text(title):
     return "" if title is None else str(title)
 
 
-def _report_flat_map(heatmap, label):
+def report_flat_map(heatmap, label):
     """Print the Korean+English note for a flat map (stdout, not warnings) and return the English note."""
     notes = _flat_map_notes(heatmap)
     if notes is None:
@@ -248,7 +248,7 @@ def visualize_heatmap(image_path, heatmap, title="", alpha=0.5):
     as_2d_array(heatmap)  # fail on a bad map or alpha before reading the file or opening a figure
     _check_alpha(alpha)
     image = load_display_image(image_path)
-    note = _report_flat_map(heatmap, label)
+    note = report_flat_map(heatmap, label)
 
     fig, (ax_image, ax_overlay) = plt.subplots(1, 2, figsize=(9, 4.4), layout="constrained")
     ax_image.imshow(image)
@@ -256,7 +256,7 @@ def visualize_heatmap(image_path, heatmap, title="", alpha=0.5):
     ax_image.axis("off")
     drawn = overlay_heatmap(ax_overlay, image, heatmap, alpha=alpha)
     ax_overlay.set_title("heatmap overlay" + (f"\n{note}" if note else ""))
-    _add_colorbar(fig, drawn, ax_overlay)
+    add_colorbar(fig, drawn, ax_overlay)
     if label:
         fig.suptitle(label)
     return fig
@@ -314,12 +314,12 @@ def show_heatmap_grid(image_path, heatmaps, titles, ncols=4, alpha=0.5, suptitle
                              layout="constrained", squeeze=False)
     for ax, heatmap, title in zip(axes.flat, arrays, titles):
         label = _title_text(title)
-        note = _report_flat_map(heatmap, label)
+        note = report_flat_map(heatmap, label)
         drawn = overlay_heatmap(ax, image, heatmap, alpha=alpha)
         ax.set_title(label + (f"\n{note}" if note else ""), fontsize=10)
     for ax in axes.flat[len(arrays):]:
         ax.axis("off")
-    _add_colorbar(fig, drawn, axes)
+    add_colorbar(fig, drawn, axes)
     if _title_text(suptitle):
         fig.suptitle(_title_text(suptitle))
     return fig

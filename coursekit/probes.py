@@ -457,7 +457,8 @@ def encode(value):
     if isinstance(value, float):  # a Python float as it is (torch.as_tensor would round it to float32)
         array = np.array(value, dtype="<f8")
     else:
-        array = np.ascontiguousarray(torch.as_tensor(value).detach().to("cpu", torch.float64).numpy(), dtype="<f8")
+        # np.require keeps a 0-d result 0-d (np.ascontiguousarray would make it (1,))
+        array = np.require(torch.as_tensor(value).detach().to("cpu", torch.float64).numpy(), "<f8", "C")
     if array.size > MAX_VALUES:
         raise ValueError(f"a result of {array.size} numbers is larger than any answer ({MAX_VALUES})")
     return {"type": kind, "shape": list(array.shape), "float64": base64.b64encode(array.tobytes()).decode()}

@@ -9,7 +9,7 @@ from math import ceil
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
-from coursekit.heatmaps import _add_colorbar, _report_flat_map, overlay_heatmap
+from coursekit.heatmaps import add_colorbar, overlay_heatmap, report_flat_map
 
 
 def _picture_rgb(picture):
@@ -41,7 +41,7 @@ def show_toy_panels(pictures, maps, titles, boxes=None, ncols=4, alpha=0.5, supt
             ax.axis("off")
             note = None
         else:
-            note = _report_flat_map(heatmap, title)
+            note = report_flat_map(heatmap, title)
             drawn = overlay_heatmap(ax, _picture_rgb(picture), heatmap, alpha=alpha)
         if boxes is not None and boxes[index] is not None:
             _draw_box(ax, boxes[index])
@@ -49,7 +49,7 @@ def show_toy_panels(pictures, maps, titles, boxes=None, ncols=4, alpha=0.5, supt
     for ax in axes.flat[count:]:
         ax.axis("off")
     if drawn is not None:
-        _add_colorbar(fig, drawn, axes)
+        add_colorbar(fig, drawn, axes)
     if suptitle:
         fig.suptitle(suptitle)
     return fig

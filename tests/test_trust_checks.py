@@ -441,12 +441,7 @@ def spearman_with_scipy_guarded(map_a, map_b):
     return stats.spearmanr(map_a.flatten().numpy(), map_b.flatten().numpy()).statistic
 
 
-def spearman_as_one_element_tensor(map_a, map_b):
-    return spearman_with_corrcoef(map_a, map_b).reshape(1)
-
-
-CORRECT_SPEARMANS = {"corrcoef_0d_tensor": spearman_with_corrcoef, "scipy_guarded": spearman_with_scipy_guarded,
-                     "one_element_tensor": spearman_as_one_element_tensor}
+CORRECT_SPEARMANS = {"corrcoef_0d_tensor": spearman_with_corrcoef, "scipy_guarded": spearman_with_scipy_guarded}
 
 
 def correlate(x, y, guard=None):
@@ -532,6 +527,8 @@ WRONG_SPEARMANS = {
     "assert_instead_of_value_error": (asserts_the_shapes, AssertionError, "must raise ValueError, got AssertionError"),
     "modifies_the_inputs": (centres_the_inputs_in_place, AssertionError, "in place"),
     "correlation_matrix": (correlation_matrix, AssertionError, r"return one number.*4 elements.*take \[0, 1\]"),
+    "one_element_tensor": (lambda a, b: spearman_with_corrcoef(a, b).reshape(1), AssertionError,
+                           r"return one number, got a Tensor of shape \(1,\).*take \[0, 1\]; of one element, return float\(\.\.\.\)"),
     "calls_the_shipped_reference": (calls_the_shipped_spearman, AssertionError, "implement this exercise yourself"),
     "is_the_shipped_reference": (shipped.spearman_rank_correlation, AssertionError,
                                  "implement this exercise yourself"),
@@ -861,7 +858,6 @@ def area_with_the_ends_halved_on_a_copy(scores):
 
 CORRECT_AREAS = {"torch_trapezoid_dx": area_with_torch_trapezoid, "numpy_trapezoid": area_with_numpy,
                  "python_loop": area_in_a_loop, "zero_dim_tensor": area_as_a_0d_tensor,
-                 "one_element_tensor": lambda scores: area_as_a_0d_tensor(scores).reshape(1),
                  "ends_halved_on_a_copy": area_with_the_ends_halved_on_a_copy}
 
 
@@ -926,7 +922,9 @@ WRONG_AREAS = {
                                       "must raise ValueError, got AssertionError"),
     "halves_the_ends_in_place": (halves_the_ends_in_place, AssertionError, r"modified its input scores\[0\] in place"),
     "trapezoids_not_added_up": (guarded(lambda s: (s[:-1] + s[1:]) / 2 / (len(s) - 1)), AssertionError,
-                                r"return one number.*2 elements.*add the trapezoids up with .sum\(\)"),
+                                r"return one number.*shape \(1,\) \(add the trapezoids up with .sum\(\)"),
+    "one_element_tensor": (lambda scores: area_as_a_0d_tensor(scores).reshape(1), AssertionError,
+                           r"got a Tensor of shape \(1,\).*later cells print the value"),
     "np_trapz": (area_with_np_trapz, AttributeError, r"np.trapz is gone in NumPy 2"),
     "warns": (area_of_a_copied_tensor, AssertionError, r"emitted a warning \(UserWarning"),
     "calls_the_shipped_reference": (calls_the_shipped_area, AssertionError, "implement this exercise yourself"),

@@ -481,16 +481,22 @@ def test_a_python_float_travels_exactly():
         assert decoded == value or (math.isnan(decoded) and math.isnan(value))
 
 
+def test_a_results_shape_travels_as_it_is_no_dimensions_included():
+    for value in (torch.tensor(0.5), np.float32(0.5), np.array(0.5), torch.tensor([0.5]), torch.zeros(2, 3)):
+        assert probes.encode(value)["shape"] == list(np.shape(value)), value
+
+
 def test_one_number_is_judged_as_the_visible_checks_take_it_and_nan_as_nan():
     what = ("상관계수", "the correlation")
     nan, number = {"r": Number(float("nan"), what)}, {"r": Number(0.25, what, atol=1e-5)}
-    for answer in (float("nan"), np.float64("nan"), torch.tensor(float("nan")), np.array([float("nan")])):
+    for answer in (float("nan"), np.float64("nan"), torch.tensor(float("nan")), np.array(float("nan"))):
         assert judge("t", nan, [record(answer)]) == [], answer
-    for answer in (0.0, 1, float("inf"), torch.tensor(0.0)):
+    for answer in (0.0, 1, float("inf"), torch.tensor(0.0), np.array([float("nan")])):
         assert judge("t", nan, [record(answer)]), answer
-    for answer in (0.25 + 1e-6, np.float64(0.25), np.float32(0.25), torch.tensor(0.25), torch.tensor([[0.25]])):
+    for answer in (0.25 + 1e-6, np.float64(0.25), np.float32(0.25), torch.tensor(0.25)):
         assert judge("t", number, [record(answer)]) == [], answer
-    for answer in (0.2501, float("nan"), float("inf"), [0.25], torch.tensor([0.25, 0.25]), True, "0.25"):
+    for answer in (0.2501, float("nan"), float("inf"), [0.25], torch.tensor([0.25]), torch.tensor([[0.25]]),
+                   torch.tensor([0.25, 0.25]), True, "0.25"):
         assert judge("t", number, [record(answer)] if not isinstance(answer, str) else
                      [{"test": "t", "key": "r", "texts": [answer]}]), answer
     assert judge("t", {"r": Number(1.0, what)}, [record(1)]) == []

@@ -63,7 +63,7 @@ class Close:
 class Number:
     """One number within atol of the reference; where the reference is NaN, NaN and nothing else.
 
-    As the visible checks take it: a float (Python's or NumPy's), an integer, or a tensor or array of one element.
+    As the visible checks take it: a float (Python's or NumPy's), an integer, or a tensor or array of shape ().
     """
     reference: float
     what: tuple
@@ -81,7 +81,7 @@ class Number:
             actual = _numbers(record)
             if isinstance(actual, str):
                 return _malformed(self.what)
-            if actual.size != 1:
+            if actual.shape != ():
                 return bilingual(f"{korean}: 숫자 하나를 돌려주어야 하는데 모양이 {tuple(actual.shape)}인 값을 돌려주었습니다.",
                                  f"{english}: expected one number, got shape {tuple(actual.shape)}")
             value = float(actual.reshape(()))
