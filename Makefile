@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 # nbgrader runs helpers such as `alembic` from PATH: the environment's scripts come first.
 export PATH := $(abspath $(BIN)):$(PATH)
+# nbgrader, started in half the time (tools/grading/nbgrader_app.py).
+NBGRADER := $(BIN)/python -m tools.grading.nbgrader_app
 # Jupyter refuses to start as root (containers, cloud VMs) unless told to: tell it only then.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -61,7 +63,7 @@ bench-class: $(VENV)/.dev-installed $(VENV)/.grading-installed
 ## Regenerate the student notebooks (notebooks/) and the answers later notebooks import (coursekit/answers/)
 ## from the instructor versions (solutions/).
 student: $(VENV)/.course-installed
-	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment $$a --force --no-db --log-level=WARN || exit 1; done
+	for a in $(ASSIGNMENTS); do $(NBGRADER) generate_assignment $$a --force --no-db --log-level=WARN || exit 1; done
 	$(BIN)/python -m tools.answer_modules
 
 # Instructors (README, 강사): A=<assignment>, LMS=<downloaded zip or folder>, EXCHANGE=<nbgrader exchange folder>,
@@ -94,7 +96,7 @@ feedback: $(VENV)/.grading-installed
 
 ## Every assignment's grades as grades.csv.
 export: $(VENV)/.grading-installed
-	$(BIN)/nbgrader export --to grades.csv --log-level=WARN
+	$(NBGRADER) export --to grades.csv --log-level=WARN
 
 ## Download the real pretrained weights into the libraries' caches (needs the internet once).
 weights: $(VENV)/.course-installed

@@ -68,6 +68,21 @@ def test_batches_are_nearly_equal_and_never_leave_a_worker_idle_for_want_of_one(
     assert len(found) >= min(jobs, students)
 
 
+@pytest.mark.parametrize("cores,jobs,variable,threads", [
+    (2, 1, None, 2), (2, 2, None, 1), (8, 3, None, 2), (1, 4, None, 1),   # a share of the cores, at least one
+    (8, 2, "1", 1), (8, 2, "16", 4),                                     # OMP_NUM_THREADS caps it, never raises it
+    (8, 2, "", 4), (8, 2, "0", 4), (8, 2, "two", 4),                     # an empty or unusable value is no cap
+])
+def test_each_kernel_gets_its_share_of_the_cores_capped_by_omp_num_threads(monkeypatch, cores, jobs, variable,
+                                                                          threads):
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    if variable is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", variable)
+    assert parallel.threads_per_kernel(jobs) == threads
+
+
 def test_an_interrupted_run_stops_everything_keeps_its_grades_and_is_resumed(course):
     command = [sys.executable, "-m", "tools.grading.autograde", ASSIGNMENT, "--course", str(course), "--jobs", "2",
                "--restart"]

@@ -121,6 +121,17 @@ def test_collect_autograde_feedback_export_run_in_turn(course, graded):
     assert scores == {"alice": (10.0, 10.0), "bob": (0.0, 10.0), EXCHANGE_STUDENT: (10.0, 10.0)}
 
 
+def test_nbgrader_starts_without_the_iri_parser_and_still_checks_notebooks(tmp_path):
+    """nbgrader_app leaves out rfc3987_syntax (half of nbgrader's start): jsonschema still validates a notebook."""
+    check = ("import sys, tools.grading.nbgrader_app, nbformat; assert sys.modules['rfc3987_syntax'] is None; "
+             "nbformat.validate(nbformat.v4.new_notebook())\n"
+             "try:\n    nbformat.validate({'cells': 1})\nexcept nbformat.ValidationError:\n    print('refused')")
+    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "refused", result.stdout + result.stderr
+    version = course_tools.nbgrader(tmp_path, "--version", capture_output=True)   # from a folder that is no course
+    assert version.returncode == 0 and "nbgrader version" in version.stdout, version.stdout + version.stderr
+
+
 def test_targets_that_need_an_assignment_say_so(course):
     result = make(course, "autograde")
     assert result.returncode != 0 and f"usage: make autograde A=<assignment>, one of: {ASSIGNMENT}" in result.stdout

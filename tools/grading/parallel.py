@@ -48,6 +48,14 @@ def batches(students, jobs):
     return [list(students[begin:end]) for begin, end in zip(bounds, bounds[1:])]
 
 
+def threads_per_kernel(jobs):
+    """Each kernel's share of the cores, and no more than OMP_NUM_THREADS where that is set: more threads than
+    cores make torch's threads spin waiting for each other, which costs far more CPU than it saves."""
+    share = max(1, (os.cpu_count() or 1) // jobs)
+    cap = os.environ.get("OMP_NUM_THREADS", "")
+    return min(share, int(cap)) if cap.isdigit() and int(cap) > 0 else share
+
+
 class Journal:
     """The students an interrupted run finished, one per line; gone once a run completes."""
 
@@ -92,13 +100,13 @@ def grade(course, assignment, everyone, pending, options, jobs, log_path, journa
     could not grade. Each worker is told to leave out all but its batch (nbgrader's student_id_exclude)."""
     failed, log_lock, workers = set(), threading.Lock(), []
     queue = batches(pending, jobs)
-    threads_per_kernel = max(1, (os.cpu_count() or 1) // jobs)
-    environment = {LOCK_VARIABLE: str(log_path.with_name(".gradebook.lock")), "OMP_NUM_THREADS": str(threads_per_kernel)}
+    threads = threads_per_kernel(jobs)
+    environment = {LOCK_VARIABLE: str(log_path.with_name(".gradebook.lock")), "OMP_NUM_THREADS": str(threads)}
     with open(log_path, "a", buffering=1) as log:
         def run(number, batch):
             others = ",".join(sorted(set(everyone) - set(batch)))
             process = start_nbgrader(course, "autograde", assignment, "--force", *options,
-                                     f"--SandboxedExecute.threads={threads_per_kernel}",
+                                     f"--SandboxedExecute.threads={threads}",
                                      *([f"--CourseDirectory.student_id_exclude={others}"] if others else []),
                                      environment=environment, new_session=True)
             workers.append(process)
