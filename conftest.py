@@ -59,7 +59,7 @@ def pytest_report_header(config):
 # fixtures are built once, a notebook's cells share one kernel). Starting these first lets the quick files fill in
 # beside them instead of leaving one long file to run alone at the end. Only the order depends on this list.
 SLOW_FILES = ("tests/test_grading_submissions.py", "tests/test_grading_workflow.py", "tests/test_student_browser.py",
-              "tests/test_grading_parallel.py")
+              "tests/test_grading_parallel.py", "tests/test_toy_models.py")
 
 
 def pytest_collection_modifyitems(config, items):
