@@ -83,12 +83,13 @@ def test_each_kernel_gets_its_share_of_the_cores_capped_by_omp_num_threads(monke
     assert parallel.threads_per_kernel(jobs) == threads
 
 
-def test_an_interrupted_run_stops_everything_keeps_its_grades_and_is_resumed(course):
+def test_an_interrupted_run_stops_everything_keeps_its_grades_and_is_resumed(course, tmp_path):
     command = [sys.executable, "-m", "tools.grading.autograde", ASSIGNMENT, "--course", str(course), "--jobs", "2",
                "--restart"]
+    environment = {**os.environ, "PYTHONPATH": str(course), "TMPDIR": str(tmp_path)}  # the graders' own temporary files
     # As from a terminal: SIGINT raises KeyboardInterrupt (an xdist worker, the test's parent, ignores it)
     run = subprocess.Popen(command, cwd=course, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           env={**os.environ, "PYTHONPATH": str(course)},
+                           env=environment,
                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in run.stdout:
@@ -102,15 +103,16 @@ def test_an_interrupted_run_stops_everything_keeps_its_grades_and_is_resumed(cou
     while processes_of(course) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert processes_of(course) == [], "a worker or kernel outlived the interruption"
+    assert list(tmp_path.iterdir()) == [], "the stopped graders left their temporary files"
     journal = course / "logs" / f"autograde_{ASSIGNMENT}.unfinished"
     finished = journal.read_text().split()
     assert finished and set(finished) < {s.id for s in CLASS}
     # (a student the interrupted run never reached has no submission in the gradebook to ask about)
     assert scores(course, finished) == {s.id: expected_scores(ASSIGNMENT, s) for s in CLASS if s.id in finished}
 
-    resumed = subprocess.run([*command[:-1]], cwd=course, text=True, capture_output=True,
-                             env={**os.environ, "PYTHONPATH": str(course)})
+    resumed = subprocess.run([*command[:-1]], cwd=course, text=True, capture_output=True, env=environment)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert processes_of(course) == [], "a kernel outlived its grading"
     assert f"{len(finished)} finished by the interrupted run before" in resumed.stdout
     regraded = [line.split()[1] for line in resumed.stdout.splitlines() if line.startswith("[")]
     assert sorted(regraded) == sorted(s.id for s in CLASS if s.id not in finished)

@@ -94,6 +94,9 @@ class SandboxedExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)  # nbgrader's Execute sets its own
+        # The sandbox is thrown away with everything in it, so its kernel is killed at once once the last cell has
+        # run: a graceful shutdown waited 2.5 s for it every time (half of jupyter_client's shutdown_wait_time).
+        kwargs.setdefault("shutdown_kernel", "immediate")
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
