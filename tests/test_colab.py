@@ -62,7 +62,10 @@ def first_code_index(notebook):
     return next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
 
 
-def test_a_released_zip_on_colab_fetches_the_course_and_runs_to_the_end(on_colab, tmp_path):
+def test_a_released_zip_on_colab_fetches_the_course_and_runs_to_the_end(on_colab, tmp_path, monkeypatch):
+    temporary = tmp_path / "kernel_tmp"  # the kernel's temporary folder, where the download goes first
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))
     served = tmp_path / "served"
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(served)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -80,6 +83,7 @@ def test_a_released_zip_on_colab_fetches_the_course_and_runs_to_the_end(on_colab
     assert f"코스를 {url.format(assignment=ASSIGNMENT)}에서 가져와" in setup, setup
     assert f"Colab: 코스 폴더는 {fetched}입니다. 필요한 패키지가 모두 있어 설치하지 않았습니다." in setup, setup
     assert f"course folder: {fetched}" in setup
+    assert list(temporary.iterdir()) == [], "the downloaded zip was left behind"
 
 
 def test_a_git_course_url_on_colab_is_cloned_once(on_colab, tmp_path):
