@@ -58,8 +58,8 @@ def pytest_report_header(config):
 # pytest.ini runs the tests on two pytest-xdist workers, a file to a worker (--dist loadfile: a file's module
 # fixtures are built once, a notebook's cells share one kernel). Starting these first lets the quick files fill in
 # beside them instead of leaving one long file to run alone at the end. Only the order depends on this list.
-SLOW_FILES = ("tests/test_grading_submissions.py", "tests/test_grading_workflow.py", "tests/test_student_browser.py",
-              "tests/test_grading_parallel.py", "tests/test_toy_models.py")
+SLOW_FILES = ("tests/test_grading_attacks.py", "tests/test_grading_submissions.py", "tests/test_toy_models.py",
+              "tests/test_grading_workflow.py", "tests/test_student_browser.py", "tests/test_grading_parallel.py")
 
 
 def pytest_collection_modifyitems(config, items):

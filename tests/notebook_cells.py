@@ -55,7 +55,7 @@ def run_cell(assignment, grade_id, namespace):
 
 # Answers that are (or call) the course's shipped answer module. The visible checks refuse them in the
 # student's kernel; at grading time the sandbox withholds that module (SandboxedExecute.withhold_answers,
-# the "calls_answer" row of test_grading_submissions.py), but in this process it is importable, so
+# the "calls_answer" row of test_grading_attacks.py), but in this process it is importable, so
 # the hidden tests run here cannot be what rejects them.
 SHIPPED_ANSWER_ROWS = ("calls_the_shipped_reference", "is_the_shipped_reference", "subclasses_the_shipped_reference")
 

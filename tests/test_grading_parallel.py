@@ -5,7 +5,7 @@ A small class of 01_cam (correct, untouched, constant, a wrong answer) is graded
 and the run is interrupted (SIGINT, as Ctrl-C sends) once a student has finished: the workers and
 kernels stop, the saved grades stay, and the next run grades only the students the interrupted one
 had not finished. (That one worker and two give the same scores, test cell by test cell, is shown
-on the graded-submissions table: tests/test_grading_submissions.py.)
+on the graded-submissions table: tests/test_grading_attacks.py.)
 """
 import os
 import signal

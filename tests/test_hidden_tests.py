@@ -5,7 +5,8 @@ and judged by the grader's code (tools/grading/hidden/) for several gradings (se
 solution passes every one; each plausible wrong answer and each constant answer of the table in
 submissions.py fails the tests of its exercise (and of the later exercises that call it) every
 time, and no other. Records that are missing, duplicated, malformed or of the wrong kind fail.
-The grading tests (test_grading_submissions.py) show the same through nbgrader and the sandbox.
+The grading tests (test_grading_submissions.py, test_grading_attacks.py) grade some of them through nbgrader and the
+sandbox.
 """
 import ast
 import base64
