@@ -2,8 +2,8 @@
 
 The class of a synthetic picture is the shape of its one warm-coloured object, so a map
 that explains a model that is right should point at that object. Both models are small
-enough to train on a laptop CPU in well under a minute, and both fit the course's own
-explainers unchanged:
+enough to train on a laptop CPU in about a minute or less (resources/SOURCES.md), and both
+fit the course's own explainers unchanged:
 
 - ToyCNN has torchvision ResNet's attribute names: its last conv stage is `model.layer4`
   (ending in a torchvision BasicBlock), followed only by global average pooling and the
@@ -21,7 +21,7 @@ Both take `model_input(pictures.images)`: the pictures of make_pictures ((n, 3, 
 """
 import hashlib
 import json
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,12 +53,13 @@ class Recipe:
     warmup: float            # the fraction of the steps over which the learning rate rises to its peak
     weight_decay: float
     threads: int             # torch threads while training: results are bit-identical only for one count
+    fused_attention: bool    # a ViT trains with PyTorch's fused attention (see fused_attention); False for the CNN
 
 
 CNN_RECIPE = Recipe(train_seed=0, pictures_per_epoch=4000, hint_epochs=0, init_seed=0, epochs=2, batch_size=100,
-                    learning_rate=4e-3, warmup=0.3, weight_decay=1e-4, threads=1)
-VIT_RECIPE = Recipe(train_seed=0, pictures_per_epoch=4000, hint_epochs=3, init_seed=0, epochs=8, batch_size=100,
-                    learning_rate=2e-3, warmup=0.3, weight_decay=0.05, threads=1)
+                    learning_rate=4e-3, warmup=0.3, weight_decay=1e-4, threads=1, fused_attention=False)
+VIT_RECIPE = Recipe(train_seed=0, pictures_per_epoch=2000, hint_epochs=4, init_seed=0, epochs=12, batch_size=50,
+                    learning_rate=2e-3, warmup=0.3, weight_decay=0.05, threads=1, fused_attention=True)
 RECIPES = {"cnn": CNN_RECIPE, "vit": VIT_RECIPE}
 WEIGHT_FILES = {"cnn": "toy_cnn.safetensors", "vit": "toy_vit.safetensors"}
 
@@ -100,8 +101,8 @@ def toy_vit_config():
     """The toy ViT's configuration: 64x64 pictures in 8x8 patches (an 8x8 grid and a CLS token), eager attention."""
     from transformers import ViTConfig
 
-    return ViTConfig(image_size=IMAGE_SIZE, patch_size=8, num_channels=3, hidden_size=64, num_hidden_layers=4,
-                     num_attention_heads=4, intermediate_size=128, num_labels=len(CLASSES),
+    return ViTConfig(image_size=IMAGE_SIZE, patch_size=8, num_channels=3, hidden_size=48, num_hidden_layers=4,
+                     num_attention_heads=4, intermediate_size=96, num_labels=len(CLASSES),
                      id2label=dict(enumerate(CLASSES)), label2id={name: i for i, name in enumerate(CLASSES)},
                      attn_implementation="eager")
 
@@ -169,32 +170,48 @@ def train(kind, recipe=None, steps=None, progress=None):
     called after each epoch.
     """
     recipe = recipe or RECIPES[kind]
-    per_epoch = recipe.pictures_per_epoch // recipe.batch_size
-    total = recipe.epochs * per_epoch
     with reproducible(recipe.threads):
         torch.manual_seed(recipe.init_seed)
-        model = build(kind).train()
-        optimiser = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.learning_rate, total_steps=total,
-                                                       pct_start=recipe.warmup)
-        shuffle = torch.Generator().manual_seed(recipe.init_seed)
-        done = 0
-        for epoch in range(recipe.epochs):
-            hint = max(0.0, 1 - epoch / recipe.hint_epochs) if recipe.hint_epochs else 0.0
-            pictures = make_pictures(per_epoch * recipe.batch_size, recipe.train_seed + epoch, size_hint=hint)
-            for batch in torch.randperm(len(pictures), generator=shuffle).view(per_epoch, recipe.batch_size):
-                output = model(model_input(pictures.images[batch]))
-                loss = F.cross_entropy(getattr(output, "logits", output), pictures.labels[batch])
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                schedule.step()
-                done += 1
-                if done == steps:
-                    return model.eval()
-            if progress:
-                progress(epoch, loss.item())
+        model = build(kind)
+        with fused_attention(model) if recipe.fused_attention else nullcontext():
+            _fit(model.train(), recipe, steps, progress)
     return model.eval()
+
+
+@contextmanager
+def fused_attention(vit):
+    """The ViT computes its attention with PyTorch's fused kernel in the body (the same function, faster to train on a
+    CPU), and with the eager one again after: only eager attention returns the attention weights the explainers read."""
+    vit.set_attn_implementation("sdpa")
+    try:
+        yield
+    finally:
+        vit.set_attn_implementation("eager")
+
+
+def _fit(model, recipe, steps, progress):
+    """The training loop of `train`: fresh pictures every epoch, AdamW with a one-cycle schedule."""
+    per_epoch = recipe.pictures_per_epoch // recipe.batch_size
+    optimiser = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.learning_rate,
+                                                   total_steps=recipe.epochs * per_epoch, pct_start=recipe.warmup)
+    shuffle = torch.Generator().manual_seed(recipe.init_seed)
+    done = 0
+    for epoch in range(recipe.epochs):
+        hint = max(0.0, 1 - epoch / recipe.hint_epochs) if recipe.hint_epochs else 0.0
+        pictures = make_pictures(per_epoch * recipe.batch_size, recipe.train_seed + epoch, size_hint=hint)
+        for batch in torch.randperm(len(pictures), generator=shuffle).view(per_epoch, recipe.batch_size):
+            output = model(model_input(pictures.images[batch]))
+            loss = F.cross_entropy(getattr(output, "logits", output), pictures.labels[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            done += 1
+            if done == steps:
+                return
+        if progress:
+            progress(epoch, loss.item())
 
 
 def held_out_pictures(n=HELD_OUT_PICTURES):

@@ -2,7 +2,8 @@
 
 Each model trains on fresh synthetic pictures (coursekit/synthetic.py, seeds 0, 1, ...) on the CPU
 with deterministic algorithms and one thread, so a rerun on the same machine and torch version
-writes the same bytes. Prints each model's held-out accuracy and training time (wall clock, and
+writes the same tensors (their sha256 is printed; the file's bytes can differ, as safetensors writes
+the metadata in no fixed order). Prints each model's held-out accuracy and training time (wall clock, and
 CPU time, which is what an idle machine's wall clock would be), then the pointing-game rates of
 the course's explainers on both models (coursekit/toy_explanations.py): the figures that
 resources/SOURCES.md records.
@@ -10,7 +11,6 @@ resources/SOURCES.md records.
 Usage (from the course root): python -m tools.train_toy_models [cnn] [vit] [--out DIR]   (default: both, resources/)
 """
 import argparse
-import hashlib
 import platform
 import time
 from pathlib import Path
@@ -22,7 +22,8 @@ from coursekit.paths import RESOURCES
 
 
 def train_and_save(kind, out_dir):
-    """Train one toy model, write it to out_dir, and return (path, held-out accuracy, wall seconds, CPU seconds)."""
+    """Train one toy model, write it to out_dir, and return (path, tensors' sha256, held-out accuracy, wall seconds,
+    CPU seconds)."""
     start, cpu_start = time.perf_counter(), time.process_time()
     model = toy_models.train(kind, progress=lambda epoch, loss: print(
         f"  {kind} epoch {epoch + 1}: loss {loss:.3f} ({time.perf_counter() - start:.0f} s)", flush=True))
@@ -31,7 +32,7 @@ def train_and_save(kind, out_dir):
     path = Path(out_dir) / toy_models.WEIGHT_FILES[kind]
     toy_models.save(model, kind, path, notes={
         "held_out_accuracy": f"{accuracy:.4f}", "torch": torch.__version__, "machine": platform.machine()})
-    return path, accuracy, seconds, cpu_seconds
+    return path, toy_models.tensors_digest(model.state_dict()), accuracy, seconds, cpu_seconds
 
 
 def main(argv=None):
@@ -44,10 +45,9 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown model(s) {sorted(unknown)}: choose from {sorted(toy_models.WEIGHT_FILES)}")
     for kind in args.kinds or sorted(toy_models.WEIGHT_FILES):
-        path, accuracy, seconds, cpu_seconds = train_and_save(kind, args.out)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        path, digest, accuracy, seconds, cpu_seconds = train_and_save(kind, args.out)
         print(f"{kind}: held-out accuracy {accuracy:.1%}, trained in {seconds:.1f} s ({cpu_seconds:.1f} s of CPU) "
-              f"-> {path} ({path.stat().st_size:,} bytes, sha256 {digest})", flush=True)
+              f"-> {path} ({path.stat().st_size:,} bytes, tensors sha256 {digest})", flush=True)
     paths = {kind: Path(args.out) / name for kind, name in toy_models.WEIGHT_FILES.items()}
     if all(path.is_file() for path in paths.values()):
         models = {kind: toy_models.load(kind, path=path) for kind, path in paths.items()}
