@@ -21,7 +21,7 @@ Both take `model_input(pictures.images)`: the pictures of make_pictures ((n, 3, 
 """
 import hashlib
 import json
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,7 +53,7 @@ class Recipe:
     warmup: float            # the fraction of the steps over which the learning rate rises to its peak
     weight_decay: float
     threads: int             # torch threads while training: results are bit-identical only for one count
-    fused_attention: bool    # a ViT trains with PyTorch's fused attention (see fused_attention); False for the CNN
+    fused_attention: bool    # a ViT trains with PyTorch's fused attention, faster (see train); False for the CNN
 
 
 CNN_RECIPE = Recipe(train_seed=0, pictures_per_epoch=4000, hint_epochs=0, init_seed=0, epochs=2, batch_size=100,
@@ -97,24 +97,25 @@ class ToyCNN(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def toy_vit_config():
-    """The toy ViT's configuration: 64x64 pictures in 8x8 patches (an 8x8 grid and a CLS token), eager attention."""
+def toy_vit_config(attention="eager"):
+    """The toy ViT's configuration: 64x64 pictures in 8x8 patches (an 8x8 grid and a CLS token), eager attention
+    (the explainers read its attention weights; "sdpa", PyTorch's fused attention, computes the same function faster)."""
     from transformers import ViTConfig
 
     return ViTConfig(image_size=IMAGE_SIZE, patch_size=8, num_channels=3, hidden_size=48, num_hidden_layers=4,
                      num_attention_heads=4, intermediate_size=96, num_labels=len(CLASSES),
                      id2label=dict(enumerate(CLASSES)), label2id={name: i for i, name in enumerate(CLASSES)},
-                     attn_implementation="eager")
+                     attn_implementation=attention)
 
 
-def build(kind):
-    """A freshly initialised model of `kind` ("cnn" or "vit"), in eval mode."""
+def build(kind, attention="eager"):
+    """A freshly initialised model of `kind` ("cnn" or "vit"; `attention` as for toy_vit_config), in eval mode."""
     if kind == "cnn":
         return ToyCNN().eval()
     if kind == "vit":
         from transformers import ViTForImageClassification
 
-        return ViTForImageClassification(toy_vit_config()).eval()
+        return ViTForImageClassification(toy_vit_config(attention)).eval()
     raise ValueError(f"kind must be 'cnn' or 'vit', got {kind!r}")
 
 
@@ -167,26 +168,19 @@ def train(kind, recipe=None, steps=None, progress=None):
     """Train a toy model from scratch by `recipe` (CNN_RECIPE / VIT_RECIPE by default); returns it in eval mode.
 
     `steps` stops early (for testing that training is reproducible); `progress(epoch, loss)` is
-    called after each epoch.
+    called after each epoch. A recipe with `fused_attention` trains the ViT with PyTorch's fused
+    attention and returns its weights in a ViT with eager attention, whose attention weights the
+    explainers read (the two have the same parameters, in every transformers version the course allows).
     """
     recipe = recipe or RECIPES[kind]
     with reproducible(recipe.threads):
         torch.manual_seed(recipe.init_seed)
-        model = build(kind)
-        with fused_attention(model) if recipe.fused_attention else nullcontext():
-            _fit(model.train(), recipe, steps, progress)
+        model = build(kind, "sdpa" if recipe.fused_attention else "eager")
+        _fit(model.train(), recipe, steps, progress)
+    if recipe.fused_attention:
+        trained, model = model, build(kind)
+        model.load_state_dict(trained.state_dict())
     return model.eval()
-
-
-@contextmanager
-def fused_attention(vit):
-    """The ViT computes its attention with PyTorch's fused kernel in the body (the same function, faster to train on a
-    CPU), and with the eager one again after: only eager attention returns the attention weights the explainers read."""
-    vit.set_attn_implementation("sdpa")
-    try:
-        yield
-    finally:
-        vit.set_attn_implementation("eager")
 
 
 def _fit(model, recipe, steps, progress):
