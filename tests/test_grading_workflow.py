@@ -132,6 +132,14 @@ def test_nbgrader_starts_without_the_iri_parser_and_still_checks_notebooks(tmp_p
     assert version.returncode == 0 and "nbgrader version" in version.stdout, version.stdout + version.stderr
 
 
+def test_feedback_starts_without_torch():
+    """`make feedback` runs nbgrader with the course's feedback preprocessor: importing it must not import torch
+    (seconds in every feedback run), as it did through the verdict module."""
+    check = "import sys, tools.grading.feedback; print(sorted({'torch', 'torchvision'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
 def test_targets_that_need_an_assignment_say_so(course):
     result = make(course, "autograde")
     assert result.returncode != 0 and f"usage: make autograde A=<assignment>, one of: {ASSIGNMENT}" in result.stdout

@@ -30,6 +30,7 @@ from traitlets import Bool, Integer, Unicode
 from coursekit.paths import find_course_root
 from coursekit.probes import CHALLENGE_VARIABLE
 from tools.grading import hidden, release, sandbox, verdict
+from tools.grading.cells import is_test
 
 SELF_CHECK_FILES = ("tools/__init__.py", "tools/grading/__init__.py", "tools/grading/hidden", "tools/references")
 OUTPUT_MESSAGES = {"stream", "display_data", "execute_result", "error", "update_display_data"}
@@ -104,7 +105,7 @@ class SandboxedExecute(Execute):
         assignment = resources["nbgrader"]["assignment"]
         seed = secrets.randbits(63) if self.seed is None else self.seed
         self.log.info("hidden tests of %s: inputs chosen with seed %d", assignment, seed)
-        test_cells = [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells if verdict.is_test(cell)]
+        test_cells = [cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells if is_test(cell)]
         self._timing, begin = Counter(), time.monotonic()
         prepared = hidden.prepare(test_cells, seed) if self.host_verdict else {}
         self._timing["grader: hidden tests prepared"] = time.monotonic() - begin
@@ -138,7 +139,7 @@ class SandboxedExecute(Execute):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             return "answers"
-        if verdict.is_test(cell):
+        if is_test(cell):
             return "hidden tests" if "BEGIN HIDDEN TESTS" in cell.source else "checks"
         return "setup cell" if index == self._first_code_cell else "lesson cells"
 

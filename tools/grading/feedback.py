@@ -18,7 +18,7 @@ from traitlets import Bool
 
 from tools.grading.course import ROOT, nbgrader
 from tools.grading.parallel import FAILED
-from tools.grading.verdict import is_test
+from tools.grading.cells import is_test
 
 
 class ClearHiddenTestsInTestCells(ClearHiddenTests):

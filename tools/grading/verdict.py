@@ -11,15 +11,10 @@ from nbformat.v4 import new_output
 
 from coursekit.messages import bilingual
 from coursekit.probes import RESULT_MIME
+from tools.grading.cells import is_test
 from tools.grading.hidden.expected import judge
 
 PASSED = "숨은 테스트 통과 (채점기가 확인함) / hidden test passed (checked by the grader)\n"
-
-
-def is_test(cell):
-    """Whether a cell is a test cell (graded, not an answer)."""
-    meta = cell.metadata.get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution")
 
 
 def records(cell):
