@@ -7,8 +7,10 @@ exchange: nbgrader's exchange names a student by the operating system's user nam
 is this machine's user.
 """
 import csv
+import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.dbutil import write_alembic_ini
 from nbgrader.plugins import FileNameCollectorPlugin
 from nbgrader.utils import get_username, parse_utc
 from traitlets.config import Config
@@ -138,6 +141,30 @@ def test_feedback_starts_without_torch():
     check = "import sys, tools.grading.feedback; print(sorted({'torch', 'torchvision'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_a_new_gradebook_gets_the_schema_version_alembic_gives_without_an_alembic_process(tmp_path):
+    """nbgrader asks a new `alembic` process for the revision it stamps on a new gradebook; nbgrader_app reads the
+    same revision in its own process (an `alembic` that fails, first on PATH, is never run)."""
+    with_alembic = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
+    ini = tmp_path / "alembic.ini"
+    write_alembic_ini(str(ini), f"sqlite:///{tmp_path / 'unused.db'}")
+    head = subprocess.run(["alembic", "-c", str(ini), "heads"], env=with_alembic, capture_output=True, text=True,
+                          check=True).stdout.split()[0]
+    failing = tmp_path / "bin"
+    failing.mkdir()
+    (failing / "alembic").write_text(f"#!/bin/sh\ntouch {tmp_path / 'alembic_ran'}\nexit 1\n")
+    (failing / "alembic").chmod(0o755)
+    course = tmp_path / "course"
+    course.mkdir()
+    result = subprocess.run([sys.executable, "-m", "tools.grading.nbgrader_app", "db", "student", "add", "someone"],
+                            cwd=course, capture_output=True, text=True,
+                            env={**with_alembic, "PATH": f"{failing}{os.pathsep}{with_alembic['PATH']}",
+                                 "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (tmp_path / "alembic_ran").exists()
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
 
 
 def test_targets_that_need_an_assignment_say_so(course):
