@@ -6,7 +6,8 @@ test_grading_submissions.py (every assignment but GENERIC_ASSIGNMENT) and test_g
 assignments it grades in ASSIGNMENTS; its `course` fixture releases those into one copy of the course.
 For each assignment the submissions arrive as LMS downloads (a second download brings a
 resubmission) through `collect`, except one delivered as a folder with extra files, as nbgrader's
-exchange delivers them; one sandboxed `autograde` run grades them all; then the CSV export.
+exchange delivers them; one sandboxed `autograde` run grades them all, with the test module's JOBS
+workers; then the CSV export.
 Each assignment is graded the first time a test needs it. check_scores and check_feedback are what
 both files check of every row.
 """
@@ -29,7 +30,6 @@ from tools.grading.simulate import lms_name
 FIRST, SECOND = "2024-03-01-09-30-05", "2024-03-01-09-45-00"
 LOOP_TIMEOUT = 20  # seconds per cell when grading GENERIC_ASSIGNMENT, whose slowest cell takes a second
 TOKEN = "hf_instructors_secret_token"
-JOBS = 2  # submissions graded at once
 
 
 def students(assignment):
@@ -122,7 +122,7 @@ def graded(course, tmp_path_factory, request):
             table = students(assignment)
             deliver(course, assignment, table, tmp_path_factory.mktemp(f"lms_{assignment}"))
             options = [f"--Execute.timeout={LOOP_TIMEOUT}"] if assignment == GENERIC_ASSIGNMENT else []
-            problems = autograde.autograde(course, assignment, options, JOBS)
+            problems = autograde.autograde(course, assignment, options, request.module.JOBS)
             assert "database is locked" not in (course / "logs" / f"autograde_{assignment}.log").read_text()
             names = [student.id for student in table]
             results[assignment] = Graded(problems, cell_scores(course, assignment, names),

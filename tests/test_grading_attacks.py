@@ -12,7 +12,7 @@ from dataclasses import replace as dataclasses_replace
 import pytest
 
 from course_copy import cell_scores, copy_course, nbgrader
-from graded_course import (FIRST, JOBS, LOOP_TIMEOUT, SECOND, TOKEN, autograded_notebook, cases, check_feedback,
+from graded_course import (FIRST, LOOP_TIMEOUT, SECOND, TOKEN, autograded_notebook, cases, check_feedback,
                            check_scores, course, deliver, graded, page_text, token)  # noqa: F401 (fixtures)
 from submissions import (GENERIC_ASSIGNMENT, expected_scores, generic_students, per_exercise_students,
                          solution_notebook)
@@ -21,6 +21,7 @@ from tools.grading.simulate import lms_name
 
 ASSIGNMENTS = [GENERIC_ASSIGNMENT]
 CASES = cases(ASSIGNMENTS)
+JOBS = 2  # submissions graded at once (a few are graded again by one worker: the same scores)
 # The LMS file-name pattern before it was anchored: greedy, it takes the last "_<id>_attempt_<time>_" in the name.
 GREEDY_LMS_PATTERN = r".*_(?P<student_id>[^_/]+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>[^/]+)\.ipynb$"
 DEFENCES_OFF = ["--SandboxedExecute.host_verdict=False", "--SandboxedExecute.withhold_answers=False",

@@ -1,9 +1,9 @@
 """Grade every assignment's table but GENERIC_ASSIGNMENT's as an instructor would, and check every score.
 
 The rows (submissions.py: correct, untouched, constant, and wrong answers in the later exercises)
-go through release, LMS downloads, `collect`, one sandboxed `autograde` run per assignment with two
-workers, the CSV export and the feedback (graded_course.py). GENERIC_ASSIGNMENT's table, with every
-attack: test_grading_attacks.py.
+go through release, LMS downloads, `collect`, one sandboxed `autograde` run per assignment, the CSV
+export and the feedback (graded_course.py). GENERIC_ASSIGNMENT's table, with every attack, and the
+proof that two workers give the scores of one: test_grading_attacks.py.
 """
 import pytest
 
@@ -13,6 +13,9 @@ from submissions import EXERCISES, GENERIC_ASSIGNMENT, graded_cells
 
 ASSIGNMENTS = [a for a in assignments() if a != GENERIC_ASSIGNMENT]
 CASES = cases(ASSIGNMENTS)
+# One worker: a second would start a second grader (nbgrader with torch, about 6 s of CPU) for two submissions,
+# on a machine whose cores pytest-xdist already keeps busy.
+JOBS = 1
 
 
 @pytest.mark.parametrize("assignment,student", CASES, ids=[f"{a}-{s.name}" for a, s in CASES])
