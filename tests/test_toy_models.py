@@ -5,8 +5,8 @@ trained on; 200 of the same seed for the pointing game): accuracy; the pointing 
 (coursekit.pointing) of CAM, Grad-CAM and rollout against the chance score of a random map; and
 that the models use the target and nothing else (hiding the target leaves chance, hiding the
 distractors changes nothing). Both models are retrained here from scratch by their recipes (about
-13 s of CPU for the CNN, 55-62 s for the ViT, one thread each), and the shipped ones must do as well;
-`make toy-models` retrains both and prints these figures. That the shipped weights are what the
+7-13 s of CPU for the CNN and 44-62 s for the ViT, one thread each, by machine: SOURCES.md), and the shipped ones
+must do as well; `make toy-models` retrains both and prints these figures. That the shipped weights are what the
 current recipe makes is tested through the recipe each file records, and that training is
 reproducible through a shortened recipe trained twice.
 """
