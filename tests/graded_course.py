@@ -15,6 +15,7 @@ import csv
 import html
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pytest
 
 from course_copy import cell_scores, copy_course, nbgrader
 from submissions import GENERIC_ASSIGNMENT, expected_scores, generic_students, per_exercise_students, submission
-from tools.grading import autograde, collect, feedback, release, simulate
+from tools.grading import autograde, collect, feedback, parallel, release, simulate
 from tools.grading.simulate import lms_name
 
 # nbgrader's own parser reads these two times in the wrong order (see tools/grading/collect.py).
@@ -123,7 +124,10 @@ def graded(course, tmp_path_factory, request):
             deliver(course, assignment, table, tmp_path_factory.mktemp(f"lms_{assignment}"))
             options = [f"--Execute.timeout={LOOP_TIMEOUT}"] if assignment == GENERIC_ASSIGNMENT else []
             problems = autograde.autograde(course, assignment, options, request.module.JOBS)
-            assert "database is locked" not in (course / "logs" / f"autograde_{assignment}.log").read_text()
+            log = (course / "logs" / f"autograde_{assignment}.log").read_text()
+            assert "database is locked" not in log
+            started = Counter(m["student"] for m in parallel.STARTED.finditer(log))
+            assert [s for s, count in started.items() if count > 1] == [], "two workers graded the same student"
             names = [student.id for student in table]
             results[assignment] = Graded(problems, cell_scores(course, assignment, names),
                                          exported_totals(course, assignment))

@@ -1,5 +1,5 @@
-"""Grading a class in parallel (tools/grading/parallel.py): batches that keep the workers busy, and an
-interruption that loses nothing.
+"""Grading a class in parallel (tools/grading/parallel.py): workers that share out the students by claiming
+them (tools/grading/claims.py), each student once, and an interruption that loses nothing.
 
 A small class of 01_cam (correct, untouched, constant, a wrong answer) is graded with two workers,
 and the run is interrupted (SIGINT, as Ctrl-C sends) once a student has finished: the workers and
@@ -12,13 +12,16 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import nbformat
 import pytest
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
 
 from course_copy import cell_scores, copy_course, nbgrader
 from submissions import expected_scores, per_exercise_students, submission
-from tools.grading import autograde, collect, parallel, simulate
+from tools.grading import autograde, claims, collect, parallel, simulate
 
 ASSIGNMENT = "01_cam"
 CLASS = per_exercise_students(ASSIGNMENT)[:4]
@@ -55,17 +58,31 @@ def processes_of(course):
     return found
 
 
-@pytest.mark.parametrize("students,jobs,sizes", [
-    (0, 2, []), (1, 2, [1]), (3, 2, [2, 1]), (5, 2, [2, 3]), (8, 1, [8]),
-    (24, 2, [4] * 6),                  # a class: about three batches per worker, each of at least MIN_BATCH
-    (31, 2, [5, 5, 6, 5, 5, 5]),       # nearly equal, not five of six and a straggler of one
-    (100, 8, [5] * 20),
-])
-def test_batches_are_nearly_equal_and_never_leave_a_worker_idle_for_want_of_one(students, jobs, sizes):
-    found = parallel.batches([f"s{i}" for i in range(students)], jobs)
-    assert [len(batch) for batch in found] == sizes
-    assert sum(found, []) == [f"s{i}" for i in range(students)]
-    assert len(found) >= min(jobs, students)
+def claim_all(folder, students):
+    """The students this process claimed, trying each in turn (as a worker does)."""
+    return [student for student in students if claims.claim(folder, student)]
+
+
+def test_workers_racing_for_the_same_students_claim_each_exactly_once(tmp_path):
+    students = [f"student{i:03d}" for i in range(300)]
+    with ProcessPoolExecutor(2) as pool:
+        first, second = pool.map(claim_all, [tmp_path] * 2, [students] * 2)
+    assert sorted(first + second) == students
+    assert not claims.claim(tmp_path, students[0]), "a claimed student was claimed again"
+
+
+def test_a_worker_passes_over_a_student_another_has_claimed_and_leaves_their_notebook_alone(tmp_path, monkeypatch):
+    """nbgrader's init_destination, which with --force deletes the graded notebook, runs only for this worker's own."""
+    examined = []
+    monkeypatch.setattr(Autograde, "init_destination", lambda self, assignment, student: examined.append(student) or True)
+    converter = claims.ClaimingAutograde(coursedir=CourseDirectory())
+    monkeypatch.setenv(claims.CLAIMS_VARIABLE, str(tmp_path))
+    assert claims.claim(tmp_path, "taken")
+    assert converter.init_destination(ASSIGNMENT, "taken") is False
+    assert converter.init_destination(ASSIGNMENT, "free") is True
+    assert examined == ["free"] and not claims.claim(tmp_path, "free")
+    monkeypatch.delenv(claims.CLAIMS_VARIABLE)  # a plain `nbgrader autograde`: nbgrader decides alone
+    assert converter.init_destination(ASSIGNMENT, "taken") is True and examined == ["free", "taken"]
 
 
 @pytest.mark.parametrize("cores,jobs,variable,threads", [

@@ -103,7 +103,7 @@ def autograde(course, assignment, options=(), jobs=1, restart=False, only=None):
           + (f"; {len(done)} finished by the interrupted run before" if done else ""), flush=True)
     progress = parallel.Progress(len(students), len(done))
     try:
-        # every other submission is excluded by name: a worker grades its batch and nothing else
+        # the workers grade the pending students only (the others are excluded by name), each student once
         failed = parallel.grade(course, assignment, everyone, pending, options, jobs, log_path, journal, progress)
     except KeyboardInterrupt:
         print(f"interrupted: the grades saved so far stay; run again to grade the rest ({journal.path})")

@@ -12,6 +12,8 @@ the same head revision is read from nbgrader's migration scripts in this process
 An interrupted parallel autograde stops its workers with SIGTERM (parallel.py), which would end
 Python at once; here it raises KeyboardInterrupt, as Ctrl-C does, so nbgrader removes the half-graded
 submission and the grader's own temporary files go too.
+
+`autograde` grades with claims.ClaimingAutograde, which lets parallel workers share out the students.
 """
 import signal
 import sys
@@ -19,9 +21,12 @@ import sys
 sys.modules.setdefault("rfc3987_syntax", None)  # its import now raises ImportError, which jsonschema expects
 
 import nbgrader.api  # noqa: E402 (after the line above, or it is too late)
+import nbgrader.apps.autogradeapp  # noqa: E402
 from alembic.script import ScriptDirectory  # noqa: E402
 from nbgrader.apps.nbgraderapp import main  # noqa: E402
 from nbgrader.dbutil import ALEMBIC_DIR  # noqa: E402
+
+from tools.grading.claims import ClaimingAutograde  # noqa: E402
 
 
 def gradebook_schema_version():
@@ -35,5 +40,6 @@ def stop_as_if_interrupted(signum, frame):
 
 if __name__ == "__main__":
     nbgrader.api.get_alembic_version = gradebook_schema_version
+    nbgrader.apps.autogradeapp.Autograde = ClaimingAutograde
     signal.signal(signal.SIGTERM, stop_as_if_interrupted)
     main()

@@ -1,22 +1,25 @@
 """Grade a class with several nbgrader processes at once, with progress, a log, and a journal to resume from.
 
-nbgrader grades one submission after another. Here the students waiting to be graded go out in
-small batches to at most `jobs` `nbgrader autograde --force` processes running side by side, each
-grading its batch (a student's kernel is still started fresh, in its own sandbox). Their
-gradebook transactions take turns (gradebook_lock.py). Every line they print goes to the log,
-prefixed with the worker's number; each finished student is printed with finished/total and an
-estimate of the time left, and written to a journal. Interrupted (Ctrl-C), the workers and their
-kernels stop, the grades already saved stay, and the journal lets the next run grade the rest.
+nbgrader grades one submission after another. Here `jobs` `nbgrader autograde --force` processes
+run side by side over the same students, and each student is graded by the worker that claims
+them first (claims.py): a free worker takes the next student, each in a sandboxed kernel of its
+own, as before. Their gradebook transactions take turns (gradebook_lock.py). Every line they
+print goes to the log, prefixed with the worker's number; each finished student is printed with
+finished/total and an estimate of the time left, and written to a journal. Interrupted (Ctrl-C),
+the workers and their kernels stop, the grades already saved stay, and the journal lets the next
+run grade the rest.
 """
-import math
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
 
+from tools.grading.claims import CLAIMS_VARIABLE
 from tools.grading.course import start_nbgrader
 from tools.grading.gradebook_lock import LOCK_VARIABLE
 
@@ -24,7 +27,6 @@ STARTED = re.compile(r"Autograding .*[/\\]autograded[/\\](?P<student>[^/\\]+)[/\
 FINISHED = re.compile(r"Setting destination file permissions")
 FAILED = re.compile(r"error processing assignment '[^']*' for student '(?P<student>[^']+)'")
 GIB = 2**30
-MIN_BATCH = 4
 MEMORY_PER_JOB = 2.5 * GIB  # a kernel with ViT-B/16 (about 1.7 GB) and the grader's own models beside it
 
 
@@ -33,19 +35,6 @@ def default_jobs():
     with open("/proc/meminfo") as meminfo:
         available = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
     return max(1, min(os.cpu_count() or 1, int(available // MEMORY_PER_JOB)))
-
-
-def batches(students, jobs):
-    """Students in batches of nearly equal size: one batch for one worker, else about three batches per worker
-    (the slow even out), but no fewer than MIN_BATCH students a batch unless a worker would then sit idle: each
-    batch starts an nbgrader process, whose imports cost about half a student's grading."""
-    if not students:
-        return []
-    per_worker = math.ceil(len(students) / jobs)
-    size = per_worker if jobs == 1 else max(math.ceil(len(students) / (3 * jobs)), min(MIN_BATCH, per_worker))
-    count = math.ceil(len(students) / size)
-    bounds = [round(i * len(students) / count) for i in range(count + 1)]
-    return [list(students[begin:end]) for begin, end in zip(bounds, bounds[1:])]
 
 
 def threads_per_kernel(jobs):
@@ -97,20 +86,15 @@ def _clock(seconds):
 
 def grade(course, assignment, everyone, pending, options, jobs, log_path, journal, progress):
     """Grade the `pending` students (of `everyone` who submitted) with `jobs` workers; return those nbgrader
-    could not grade. Each worker is told to leave out all but its batch (nbgrader's student_id_exclude)."""
-    failed, log_lock, workers = set(), threading.Lock(), []
-    queue = batches(pending, jobs)
-    threads = threads_per_kernel(jobs)
-    environment = {LOCK_VARIABLE: str(log_path.with_name(".gradebook.lock")), "OMP_NUM_THREADS": str(threads)}
+    could not grade. The workers are told to leave out everyone else (nbgrader's student_id_exclude) and share
+    out the pending students by claiming them (claims.py) in a folder of this run's own."""
+    failed, reported, log_lock, workers = set(), set(), threading.Lock(), []
+    count = min(jobs, len(pending))          # no more workers than students
+    threads = threads_per_kernel(max(count, 1))
+    others = ",".join(sorted(set(everyone) - set(pending)))
     with open(log_path, "a", buffering=1) as log:
-        def run(number, batch):
-            others = ",".join(sorted(set(everyone) - set(batch)))
-            process = start_nbgrader(course, "autograde", assignment, "--force", *options,
-                                     f"--SandboxedExecute.threads={threads}",
-                                     *([f"--CourseDirectory.student_id_exclude={others}"] if others else []),
-                                     environment=environment, new_session=True)
-            workers.append(process)
-            current, reported = None, set()
+        def follow(number, process):
+            current = None
             for line in process.stdout:
                 with log_lock:
                     log.write(f"[worker {number}] {line}")
@@ -124,21 +108,22 @@ def grade(course, assignment, everyone, pending, options, jobs, log_path, journa
                     reported.add(current)
                     current = None
             process.wait()
-            for student in batch:  # nbgrader gave up on these (its error lines name them), or the run stopped
-                if student not in reported:
-                    progress.finish(student, "  (not graded)")
 
+        claims = tempfile.mkdtemp(prefix="xai-claims-")
+        environment = {LOCK_VARIABLE: str(log_path.with_name(".gradebook.lock")), CLAIMS_VARIABLE: claims,
+                       "OMP_NUM_THREADS": str(threads)}
         try:
-            active = []
-            for number, batch in enumerate(queue, 1):
-                while len([t for t in active if t.is_alive()]) >= jobs:
-                    time.sleep(0.2)
-                thread = threading.Thread(target=run, args=(number, batch), daemon=True)
-                thread.start()
-                active.append(thread)
-            for thread in active:
-                while thread.is_alive():
-                    thread.join(0.2)
+            readers = []
+            for number in range(1, count + 1):
+                workers.append(start_nbgrader(course, "autograde", assignment, "--force", *options,
+                                              f"--SandboxedExecute.threads={threads}",
+                                              *([f"--CourseDirectory.student_id_exclude={others}"] if others else []),
+                                              environment=environment, new_session=True))
+                readers.append(threading.Thread(target=follow, args=(number, workers[-1]), daemon=True))
+                readers[-1].start()
+            for reader in readers:
+                while reader.is_alive():
+                    reader.join(0.2)
         except KeyboardInterrupt:
             for process in workers:
                 if process.poll() is None:
@@ -149,4 +134,9 @@ def grade(course, assignment, everyone, pending, options, jobs, log_path, journa
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
             raise
+        finally:
+            shutil.rmtree(claims, ignore_errors=True)
+    for student in pending:  # nbgrader gave up on these (its error lines name them), or skipped them
+        if student not in reported:
+            progress.finish(student, "  (not graded)")
     return failed
