@@ -23,7 +23,9 @@ from notebook_cells import run_cell, setup_namespace
 from submissions import (EXERCISES, LYING_MODE_CLASS, LYING_TENSOR, graded_cells, reference_answers,
                          solution_notebook)
 from tools.grading import hidden
+from tools.grading.hidden import rollout
 from tools.grading.hidden.expected import Close, Same, judge
+from tools.references.rollout import rollout_map
 
 SEEDS = (0, 1, 2)  # gradings of the solution; each wrong answer meets one grading of its own (seeded by its name)
 
@@ -202,3 +204,17 @@ def test_lying_values_fool_a_comparison_in_torch_but_not_the_plain_data_judge():
         assert torch_comparison_passes(torch.zeros(2, 3), reference)
         records = [{"test": "t", "key": "map", **probes.encode(torch.zeros(2, 3))}]
     assert judge("t", expected, records)
+
+
+def test_rollout_inputs_are_drawn_again_where_a_discard_mistake_moves_the_map_less_than_the_test_sees():
+    """Sparing [0, 0] by zeroing the k smallest *other* entries (`cls_entry="skipped"`) zeroes one more, small entry:
+    in this random case by more than 1 % of itself, but the map by less than the tolerance of the test, which is
+    relative to the map's largest value. Inputs must be drawn again here: such a draw once let that wrong answer pass
+    (a CI run), when the hidden test asked only for a change of 1 % anywhere."""
+    case = {"name": "random", "random": {"seed": 27228033, "layers": 2, "heads": 4, "tokens": 26, "sharpness": 2.0}}
+    attentions = probes.attention_case(case, None)
+    expected = Close(rollout_map(attentions, "min", 0.7), ("", ""), rtol=rollout.MAP_RTOL)
+    mistaken = rollout_map(attentions, "min", 0.7, cls_entry="skipped")
+    assert not np.allclose(mistaken, expected.reference, rtol=1e-2, atol=1e-6)   # changed by over 1 % somewhere,
+    assert np.abs(mistaken - expected.reference).max() <= expected.bound()         # yet within the tolerance
+    assert not rollout._misses({"cls_entry": "skipped"}, [(attentions, "min", 0.7, expected)])
