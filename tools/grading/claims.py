@@ -8,7 +8,8 @@ submission (an endless loop waiting for its cell's timeout) delays no batch behi
 starts nbgrader, and loads the grader's models, once per run instead of once per batch.
 
 nbgrader_app.py puts ClaimingAutograde in the place of nbgrader's Autograde; without the variable (a
-plain `nbgrader autograde`, or one worker) it grades exactly as Autograde does.
+plain `nbgrader autograde`) it grades exactly as Autograde does, and so it does for a lone worker, whose
+every claim succeeds.
 """
 import os
 from pathlib import Path
