@@ -88,9 +88,11 @@ def grade(course, assignment, everyone, pending, options, jobs, log_path, journa
     """Grade the `pending` students (of `everyone` who submitted) with `jobs` workers; return those nbgrader
     could not grade. The workers are told to leave out everyone else (nbgrader's student_id_exclude) and share
     out the pending students by claiming them (claims.py) in a folder of this run's own."""
+    if not pending:
+        return set()
     failed, reported, log_lock, workers = set(), set(), threading.Lock(), []
     count = min(jobs, len(pending))          # no more workers than students
-    threads = threads_per_kernel(max(count, 1))
+    threads = threads_per_kernel(count)
     others = ",".join(sorted(set(everyone) - set(pending)))
     with open(log_path, "a", buffering=1) as log:
         def follow(number, process):

@@ -52,8 +52,8 @@ class Close:
         if not np.isfinite(actual).all():
             return bilingual(f"{korean}: NaN이나 무한대 값이 들어 있습니다.", f"{english}: contains NaN or infinity")
         error = float(np.abs(actual - self.reference).max(initial=0.0))
-        scale = float(np.abs(self.reference).max(initial=0.0))
         if error > self.bound():
+            scale = float(np.abs(self.reference).max(initial=0.0))
             return bilingual(f"{korean}: 채점기가 계산한 값과 다릅니다 (최대 오차 {error:.3g}, 기준값의 최대 크기 {scale:.3g}).",
                              f"{english}: differs from the grader's result (max error {error:.3g}, largest value {scale:.3g})")
         return None

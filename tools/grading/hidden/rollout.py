@@ -57,12 +57,12 @@ def compute_attention_rollout(rng):
             case.update(head_fusion=rng.choice(FUSIONS), discard_ratio=rng.choice(DISCARD_RATIOS))
             settings = f"head_fusion={case['head_fusion']!r}, discard_ratio={case['discard_ratio']}"
             attentions = attention_case(case, vit())
-            expected[f"{case['name']}/map"] = Close(rollout_map(attentions, case["head_fusion"], case["discard_ratio"]),
-                                                    (f"{case['name']} attention의 rollout ({settings})",
-                                                     f"the rollout of the {case['name']} attentions ({settings})"),
-                                                    rtol=MAP_RTOL)
+            rollout = Close(rollout_map(attentions, case["head_fusion"], case["discard_ratio"]),
+                            (f"{case['name']} attention의 rollout ({settings})",
+                             f"the rollout of the {case['name']} attentions ({settings})"), rtol=MAP_RTOL)
+            expected[f"{case['name']}/map"] = rollout
             expected[f"{case['name']}/inputs_unchanged"] = UNCHANGED
-            computed.append((attentions, case["head_fusion"], case["discard_ratio"], expected[f"{case['name']}/map"]))
+            computed.append((attentions, case["head_fusion"], case["discard_ratio"], rollout))
         if all(_misses(mistake, computed) for mistake in DISCARD_MISTAKES):
             break
     unknown = rng.choice(UNKNOWN_FUSIONS)
